@@ -1,0 +1,1 @@
+"""NEXON: ONNX model serving over REST and gRPC."""

@@ -1,0 +1,3 @@
+from nexon.cli import main
+
+main()

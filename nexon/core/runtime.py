@@ -1,0 +1,96 @@
+"""ONNX Runtime, behind one module: sessions are built and run here, and its errors translated.
+
+Everything here blocks; callers run it through the BlockingExecutor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from nexon.core.signature import Signature, TensorSpec, normalize_dims
+from nexon.errors import InvalidInput, InvalidModel, NexonError, Unsupported
+
+_OPT_LEVELS = {
+    "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+
+_state = ort.capi.onnxruntime_pybind11_state
+
+
+def _short(exc: BaseException, limit: int = 600) -> str:
+    text = str(exc).strip().replace("\n", " ")
+    # ORT prefixes messages with "[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : "; keep the reason.
+    if text.startswith("[ONNXRuntimeError]"):
+        text = text.split(" : ", 3)[-1]
+    return text[:limit]
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    intra_op_threads: int = 0
+    inter_op_threads: int = 0
+    graph_opt_level: str = "all"
+
+
+class LoadedModel:
+    """An ONNX Runtime session with its signature. Safe to run from several threads at once."""
+
+    def __init__(self, session: ort.InferenceSession, size_bytes: int) -> None:
+        self._session = session
+        self.size_bytes = size_bytes
+        self.signature = Signature(
+            inputs=tuple(_spec(a) for a in session.get_inputs()),
+            outputs=tuple(_spec(a) for a in session.get_outputs()),
+        )
+        self.optional_inputs = frozenset(i.name for i in session.get_overridable_initializers())
+
+    def run(self, feeds: Mapping[str, Any], outputs: Sequence[str] | None = None) -> list[Any]:
+        try:
+            result: list[Any] = self._session.run(list(outputs) if outputs else None, dict(feeds))
+            return result
+        except _state.InvalidArgument as exc:
+            raise InvalidInput(f"model rejected the input: {_short(exc)}") from None
+        except _state.NotImplemented as exc:
+            raise Unsupported(f"ONNX Runtime cannot run this: {_short(exc)}") from None
+        except (_state.Fail, _state.RuntimeException) as exc:
+            # Raised by kernels on input-dependent failures (e.g. a Reshape that cannot apply).
+            raise InvalidInput(f"inference failed on this input: {_short(exc)}") from None
+        except Exception as exc:
+            raise NexonError(f"inference failed: {_short(exc)}") from None
+
+
+def _spec(arg: Any) -> TensorSpec:
+    is_tensor = isinstance(arg.type, str) and arg.type.startswith("tensor(")
+    return TensorSpec(name=arg.name, type=arg.type, shape=normalize_dims(arg.shape) if is_tensor else None)
+
+
+class OrtRuntime:
+    def __init__(self, options: RuntimeOptions) -> None:
+        self._options = options
+
+    def load(self, model: bytes) -> LoadedModel:
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = self._options.intra_op_threads
+        so.inter_op_num_threads = self._options.inter_op_threads
+        so.graph_optimization_level = _OPT_LEVELS[self._options.graph_opt_level]
+        so.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(model, sess_options=so, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise InvalidModel(f"ONNX Runtime cannot load the model: {_short(exc)}") from None
+        return LoadedModel(session, len(model))
+
+
+def as_array(value: Any) -> np.ndarray:
+    """An ONNX Runtime output as an ndarray; raises Unsupported for sequences and maps."""
+    if isinstance(value, np.ndarray):
+        return value
+    raise Unsupported(f"output is a {type(value).__name__}, not a tensor")

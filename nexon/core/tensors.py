@@ -1,0 +1,132 @@
+"""Turning client payloads into input arrays, checked against the model's signature.
+
+Every failure is an InvalidInput whose message names the input, what the model expects and
+what was received. Nothing here knows about HTTP or gRPC.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nexon.core import dtypes
+from nexon.core.dtypes import ElementType
+from nexon.core.signature import Dim, TensorSpec
+from nexon.errors import InvalidInput, Unsupported
+
+
+def shape_text(shape: Sequence[Dim] | None) -> str:
+    if shape is None:
+        return "(not a tensor)"
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def element_of(spec: TensorSpec) -> ElementType:
+    element = spec.element
+    if element is None:
+        raise Unsupported(f"input {spec.name!r} has type {spec.type}; only tensor inputs can be fed")
+    return element
+
+
+def check_element(spec: TensorSpec, received: ElementType) -> ElementType:
+    expected = element_of(spec)
+    if received != expected:
+        raise InvalidInput(
+            f"dtype mismatch for input {spec.name!r}: model expects {expected.name}, received {received.name}"
+        )
+    return expected
+
+
+def check_shape(spec: TensorSpec, array: np.ndarray) -> None:
+    expected = spec.shape
+    if expected is None:
+        return
+    received = array.shape
+    ok = len(received) == len(expected) and all(
+        not isinstance(e, int) or e == r for e, r in zip(expected, received, strict=True)
+    )
+    if not ok:
+        raise InvalidInput(
+            f"shape mismatch for input {spec.name!r}: model expects {shape_text(expected)}, "
+            f"received {shape_text(received)}"
+        )
+
+
+def from_json(value: Any, spec: TensorSpec, dtype: str | None) -> np.ndarray:
+    """A nested JSON list (or scalar) as an array of the input's dtype."""
+    element = check_element(spec, dtypes.by_name(dtype)) if dtype else element_of(spec)
+    array = _cast(_as_array(value, spec.name), element, spec.name)
+    check_shape(spec, array)
+    return array
+
+
+def from_bytes(content: bytes, dims: Sequence[int], element: ElementType | None, spec: TensorSpec) -> np.ndarray:
+    """Raw little-endian row-major bytes as an array; `element=None` takes the model's dtype."""
+    element = check_element(spec, element) if element else element_of(spec)
+    if element.name == "string":
+        raise InvalidInput(f"input {spec.name!r}: string tensors cannot be sent as raw bytes here")
+    if not dims:
+        raise InvalidInput(f"input {spec.name!r}: dims are required and must not be empty")
+    if any(d < 0 for d in dims):
+        raise InvalidInput(f"input {spec.name!r}: dims must not be negative, received {list(dims)}")
+    expected_len = math.prod(dims) * element.itemsize
+    if len(content) != expected_len:
+        raise InvalidInput(
+            f"input {spec.name!r}: tensor_content has {len(content)} bytes, expected {expected_len} "
+            f"({' x '.join(map(str, dims))} x {element.itemsize}-byte {element.name})"
+        )
+    array = np.frombuffer(content, dtype=element.wire).reshape(tuple(dims))
+    if array.dtype != element.numpy:
+        array = array.astype(element.numpy)
+    check_shape(spec, array)
+    return array
+
+
+def _as_array(value: Any, name: str) -> np.ndarray:
+    if value is None:
+        raise InvalidInput(f"input {name!r}: no data (null)")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"input {name!r} is not a rectangular array: {exc}") from None
+    if array.dtype == object:
+        raise InvalidInput(f"input {name!r} is not a rectangular array of numbers")
+    return array
+
+
+def _cast(array: np.ndarray, element: ElementType, name: str) -> np.ndarray:
+    target = element.numpy
+    source = array.dtype.kind
+    if element.name == "string":
+        if source not in ("U", "S"):
+            raise InvalidInput(f"input {name!r}: model expects strings, received {array.dtype.name} values")
+        return array.astype(object)
+    if source in ("U", "S"):
+        raise InvalidInput(f"input {name!r}: model expects {element.name}, received strings")
+    if target.kind == "b":
+        if source != "b":
+            raise InvalidInput(f"input {name!r}: model expects bool, received {array.dtype.name} values")
+        return array.astype(np.bool_, copy=False)
+    if target.kind in ("i", "u"):
+        if source == "f":
+            if not np.all(np.isfinite(array)) or not np.all(np.mod(array, 1) == 0):
+                raise InvalidInput(
+                    f"input {name!r}: model expects {element.name}, received non-integer numbers"
+                )
+        elif source == "b":
+            raise InvalidInput(f"input {name!r}: model expects {element.name}, received booleans")
+        if array.size:
+            info = np.iinfo(target)
+            low, high = array.min(), array.max()
+            if low < info.min or high > info.max:
+                raise InvalidInput(
+                    f"input {name!r}: values out of range for {element.name} ([{info.min}, {info.max}])"
+                )
+        return array.astype(target, copy=False)
+    # float targets
+    if source == "b":
+        raise InvalidInput(f"input {name!r}: model expects {element.name}, received booleans")
+    return array.astype(target, copy=False)

@@ -1,0 +1,137 @@
+"""The composition root: one process, one uvloop event loop, Hypercorn (REST) beside grpclib (gRPC).
+
+It alone builds the collaborators, owns the signals and the one stop event both servers obey.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import socket
+from pathlib import Path
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config as HypercornConfig
+
+from nexon.config import Settings, redact_uri
+from nexon.core.cache import SessionCache
+from nexon.core.orchestrator import Orchestrator
+from nexon.core.runtime import OrtRuntime, RuntimeOptions
+from nexon.executor import BlockingExecutor
+from nexon.grpc.nexon_service import InferenceService
+from nexon.grpc.server import GrpcServer
+from nexon.metrics import Metrics
+from nexon.readiness import Readiness
+from nexon.rest.app import build_app
+from nexon.store.factory import open_store
+
+log = logging.getLogger("nexon")
+
+HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"})
+
+
+class _DropHealth(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args
+        return not (isinstance(atoms, dict) and atoms.get("U") in HEALTH_PATHS)
+
+
+def _listen(address: tuple[str, int]) -> socket.socket:
+    host, port = address
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def _hypercorn_config(settings: Settings, sock: socket.socket) -> HypercornConfig:
+    config = HypercornConfig()
+    config.bind = [f"fd://{sock.fileno()}"]
+    config.graceful_timeout = settings.shutdown_grace_s
+    access = logging.getLogger("nexon.access")
+    if not settings.log_health:
+        access.addFilter(_DropHealth())
+    config.accesslog = access
+    config.errorlog = logging.getLogger("nexon.hypercorn")
+    config.h2_max_concurrent_streams = 1000
+    config.include_server_header = False
+    return config
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None, port_file: Path | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    http_sock = _listen(settings.http_address)
+    grpc_sock = _listen(settings.grpc_address)
+    http_port = http_sock.getsockname()[1]
+    grpc_port = grpc_sock.getsockname()[1]
+    settings = settings.replace(
+        http_bind=f"{settings.http_address[0]}:{http_port}",
+        grpc_bind=f"{settings.grpc_address[0]}:{grpc_port}",
+    )
+
+    executor = BlockingExecutor(settings.blocking_threads)
+    store = await open_store(settings, executor)
+    cache = SessionCache(settings.cache_max_models, settings.cache_max_bytes, settings.cache_ttl_s)
+    runtime = OrtRuntime(
+        RuntimeOptions(settings.ort_intra_op_threads, settings.ort_inter_op_threads, settings.ort_graph_opt_level)
+    )
+    orchestrator = Orchestrator(
+        store, cache, runtime, executor,
+        max_upload_bytes=settings.max_upload_bytes, sync_interval_s=settings.readiness_interval_s,
+    )
+    await orchestrator.start()
+    readiness = Readiness(orchestrator.ready, settings.readiness_interval_s, settings.mongo_timeout_s)
+    metrics = Metrics(cache)
+    app = build_app(orchestrator, settings, readiness, metrics)
+    grpc = GrpcServer(
+        [InferenceService(orchestrator, settings.grpc_max_send_bytes)],
+        readiness, metrics,
+        max_recv_bytes=settings.grpc_max_recv_bytes,
+        enable_reflection=settings.enable_reflection,
+    )
+    await grpc.start_on(grpc_sock)
+    await readiness.check()
+    background = [asyncio.create_task(readiness.run(), name="nexon-readiness")]
+
+    log.info(
+        "nexon serving REST on http://%s, gRPC on %s, store %s",
+        settings.http_bind, settings.grpc_bind, redact_uri(settings.store_uri),
+    )
+    if port_file is not None:
+        port_file.write_text(json.dumps({"http": http_port, "grpc": grpc_port}))
+
+    async def shutdown_trigger() -> None:
+        await stop.wait()
+        readiness.drain()
+
+    rest = asyncio.create_task(hypercorn_serve(app, _hypercorn_config(settings, http_sock),  # type: ignore[arg-type]
+                                               shutdown_trigger=shutdown_trigger))
+    await stop.wait()
+    log.info("shutting down: draining for up to %.0fs", settings.shutdown_grace_s)
+    await asyncio.gather(rest, grpc.shutdown(settings.shutdown_grace_s), return_exceptions=True)
+    for task in background:
+        task.cancel()
+    await orchestrator.stop()
+    await store.close()
+    executor.shutdown()
+    http_sock.close()
+    grpc_sock.close()
+    log.info("stopped")
+
+
+def run(settings: Settings, port_file: Path | None = None) -> None:
+    import uvloop
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvloop.run(serve(settings, port_file=port_file))
+
+
