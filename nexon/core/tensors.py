@@ -119,7 +119,7 @@ def _cast(array: np.ndarray, element: ElementType, name: str) -> np.ndarray:
         elif source == "b":
             raise InvalidInput(f"input {name!r}: model expects {element.name}, received booleans")
         if array.size:
-            info = np.iinfo(target)
+            info = np.iinfo(target)  # type: ignore[type-var]
             low, high = array.min(), array.max()
             if low < info.min or high > info.max:
                 raise InvalidInput(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from nexon.core import dtypes, tensors
@@ -18,7 +20,7 @@ _TO_ELEMENT: dict[int, str] = {
     pb.DT_INT64: "int64",
     pb.DT_BOOL: "bool",
 }
-_FROM_ELEMENT = {name: code for code, name in _TO_ELEMENT.items()}
+_FROM_ELEMENT: dict[str, Any] = {name: code for code, name in _TO_ELEMENT.items()}
 
 
 def input_array(tensor: pb.RequestTensor, spec: TensorSpec) -> np.ndarray:

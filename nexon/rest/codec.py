@@ -63,4 +63,4 @@ def field(body: Any, name: str, kind: type[T], *, required: bool = True) -> T | 
         value = int(value)  # the original clients send versions as strings too
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise InvalidInput(f"field {name!r} must be a {kind.__name__}")
-    return value  # type: ignore[return-value]
+    return value
