@@ -41,6 +41,20 @@ def two_in_two_out() -> bytes:
     return _model(graph)
 
 
+def one_in_two_out() -> bytes:
+    """plus = x + 1, twice = x * 2 over float32 [N]."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])
+    plus = helper.make_tensor_value_info("plus", TensorProto.FLOAT, ["N"])
+    twice = helper.make_tensor_value_info("twice", TensorProto.FLOAT, ["N"])
+    one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
+    two = helper.make_tensor("two", TensorProto.FLOAT, [1], [2.0])
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "one"], ["plus"]), helper.make_node("Mul", ["x", "two"], ["twice"])],
+        "fork", [x], [plus, twice], [one, two],
+    )
+    return _model(graph)
+
+
 def identity(dtype: int, shape: list[int | str | None]) -> bytes:
     x = helper.make_tensor_value_info("x", dtype, shape)
     y = helper.make_tensor_value_info("y", dtype, shape)
