@@ -6,6 +6,7 @@ It alone builds the collaborators, owns the signals and the one stop event both 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -123,8 +124,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, port_file
     await orchestrator.stop()
     await store.close()
     executor.shutdown()
-    http_sock.close()
-    grpc_sock.close()
+    for sock in (http_sock, grpc_sock):
+        with contextlib.suppress(OSError):  # the servers may have closed them already
+            sock.close()
     log.info("stopped")
 
 
