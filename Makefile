@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv serve test lint typecheck clean
+.PHONY: venv serve test lint typecheck clean mongoeco-venv
 
 venv: $(STAMP)
 
@@ -23,8 +23,20 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: venv lint typecheck
+# The MongoDB-protocol server the GridFS tests talk to (mongoeco needs Python 3.13; its own venv).
+MONGOECO_VENV ?= .venv-mongoeco
+PYTHON313 ?= $(shell p=$$(pyenv prefix 3.13.0 2>/dev/null)/bin/python3.13; test -x "$$p" && echo "$$p" || command -v python3.13)
+
+mongoeco-venv: $(MONGOECO_VENV)/.installed
+
+$(MONGOECO_VENV)/.installed:
+	@test -n "$(PYTHON313)" || { echo "mongoeco needs Python 3.13: pyenv install 3.13.0, or set PYTHON313" >&2; exit 1; }
+	test -x $(MONGOECO_VENV)/bin/python || $(PYTHON313) -m venv $(MONGOECO_VENV)
+	$(MONGOECO_VENV)/bin/python -m pip install -q 'mongoeco[wire]==4.11.0'
+	touch $@
+
+test: venv lint typecheck mongoeco-venv
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) nexon/stubs build *.egg-info
+	rm -rf $(VENV) $(MONGOECO_VENV) nexon/stubs build *.egg-info

@@ -66,9 +66,12 @@ async def stage(
 ) -> StagedFile:
     """Write `chunks` to a new locked file in `directory`; PayloadTooLarge past `limit` bytes."""
     directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+    fd, fresh = tempfile.mkstemp(prefix="upload-", suffix=".new", dir=directory)
     handle = os.fdopen(fd, "r+b")
     fcntl.flock(handle, fcntl.LOCK_EX)
+    # Only a locked file takes the name gc looks at: a sweep between mkstemp and flock must not see it.
+    name = fresh[: -len(".new")] + ".part"
+    os.rename(fresh, name)
     staged = StagedFile(Path(name), "", 0, handle)
     digest = hashlib.sha256()
     pending: list[bytes] = []

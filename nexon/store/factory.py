@@ -16,9 +16,11 @@ async def open_store(settings: Settings, executor: BlockingExecutor) -> ModelSto
     scheme = urlsplit(uri).scheme
     if scheme == "file":
         path = uri[len("file://"):]
-        store = LocalStore(Path(path).expanduser().resolve(), executor)
+        store = LocalStore(Path(path).expanduser().resolve(), executor)  # noqa: ASYNC240 (once, at start-up)
         await store.open()
         return store
     if scheme in ("mongodb", "mongodb+srv"):
-        raise SettingsError(f"the MongoDB GridFS store is not available yet ({redact_uri(uri)})")
+        from nexon.store.gridfs import open_gridfs
+
+        return await open_gridfs(settings, executor)
     raise SettingsError(f"NEXON_STORE: unsupported store URI {redact_uri(uri)!r}; use file://PATH or mongodb://")
