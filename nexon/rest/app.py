@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,12 +17,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from nexon.config import Settings
 from nexon.core.orchestrator import Orchestrator
 from nexon.errors import NexonError
+from nexon.executor import BlockingExecutor
 from nexon.metrics import CONTENT_TYPE, Metrics
 from nexon.readiness import Readiness
 from nexon.rest import openapi
 from nexon.rest.codec import JSON
 from nexon.rest.errors import CatchAll, http_error, nexon_error
 from nexon.rest.nexon_api import NexonAPI
+from nexon.rest.webui import web_root
 
 
 class RequestMetrics:
@@ -57,6 +58,7 @@ def build_app(
     settings: Settings,
     readiness: Readiness,
     metrics: Metrics,
+    executor: BlockingExecutor,
     extra_routes: list[BaseRoute] | None = None,
     extra_openapi: dict[str, Any] | None = None,
 ) -> Starlette:
@@ -85,11 +87,12 @@ def build_app(
         Route("/metrics", metrics_page, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
-        *NexonAPI(orchestrator, settings).routes(),
+        *NexonAPI(orchestrator, settings, executor).routes(),
         *(extra_routes or []),
     ]
-    if settings.web_dir and Path(settings.web_dir, "index.html").is_file():
-        routes.append(Mount("/", app=StaticFiles(directory=settings.web_dir, html=True), name="web"))
+    web = web_root(settings.web_dir)
+    if web is not None:
+        routes.append(Mount("/", app=StaticFiles(directory=web, html=True), name="web"))
     return Starlette(
         routes=routes,
         middleware=[Middleware(CatchAll), Middleware(RequestMetrics, metrics=metrics)],
