@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import json
 import logging
 import signal
@@ -23,10 +24,13 @@ from nexon.core.runtime import OrtRuntime, RuntimeOptions
 from nexon.executor import BlockingExecutor
 from nexon.grpc.nexon_service import InferenceService
 from nexon.grpc.server import GrpcServer
+from nexon.grpc.v2_service import GRPCInferenceService
 from nexon.metrics import Metrics
 from nexon.readiness import Readiness
 from nexon.rest.app import build_app
+from nexon.rest.v2_api import V2API
 from nexon.store.factory import open_store
+from nexon.v2.dataplane import DataPlane
 
 log = logging.getLogger("nexon")
 
@@ -37,6 +41,13 @@ class _DropHealth(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         atoms = record.args
         return not (isinstance(atoms, dict) and atoms.get("U") in HEALTH_PATHS)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("nexon")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0"
 
 
 def _listen(address: tuple[str, int]) -> socket.socket:
@@ -92,9 +103,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, port_file
     await orchestrator.start()
     readiness = Readiness(orchestrator.ready, settings.readiness_interval_s, settings.mongo_timeout_s)
     metrics = Metrics(cache)
-    app = build_app(orchestrator, settings, readiness, metrics)
+    dataplane = DataPlane(orchestrator, readiness.check, _version())
+    app = build_app(orchestrator, settings, readiness, metrics, extra_routes=V2API(dataplane).routes())
     grpc = GrpcServer(
-        [InferenceService(orchestrator, settings.grpc_max_send_bytes)],
+        [InferenceService(orchestrator, settings.grpc_max_send_bytes),
+         GRPCInferenceService(dataplane, settings.grpc_max_send_bytes)],
         readiness, metrics,
         max_recv_bytes=settings.grpc_max_recv_bytes,
         enable_reflection=settings.enable_reflection,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ml_dtypes
 import numpy as np
 
 from nexon.errors import InvalidInput
@@ -47,6 +48,8 @@ ELEMENT_TYPES: tuple[ElementType, ...] = (
     _t("uint64", "uint64", "UINT64", "uint64"),
     _t("bool", "bool", "BOOL", "bool"),
     _t("string", "string", "BYTES", "object"),
+    # ONNX Runtime's Python API has no numpy bfloat16: runtime.py passes these as OrtValues.
+    ElementType("bfloat16", "tensor(bfloat16)", "BF16", np.dtype(ml_dtypes.bfloat16)),
 )
 
 BY_NAME = {t.name: t for t in ELEMENT_TYPES}

@@ -5,10 +5,12 @@ Everything here blocks; callers run it through the BlockingExecutor.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 import onnxruntime as ort
 
@@ -51,10 +53,13 @@ class LoadedModel:
             outputs=tuple(_spec(a) for a in session.get_outputs()),
         )
         self.optional_inputs = frozenset(i.name for i in session.get_overridable_initializers())
+        self._bf16_outputs = any(o.type == _BF16 for o in session.get_outputs())
 
     def run(self, feeds: Mapping[str, Any], outputs: Sequence[str] | None = None) -> list[Any]:
         try:
-            result: list[Any] = self._session.run(list(outputs) if outputs else None, dict(feeds))
+            if self._bf16_outputs:
+                return self._run_ort_values(feeds, outputs)
+            result: list[Any] = self._session.run(list(outputs) if outputs else None, _wrap_bf16(feeds))
             return result
         except _state.InvalidArgument as exc:
             raise InvalidInput(f"model rejected the input: {_short(exc)}") from None
@@ -65,6 +70,40 @@ class LoadedModel:
             raise InvalidInput(f"inference failed on this input: {_short(exc)}") from None
         except Exception as exc:
             raise NexonError(f"inference failed: {_short(exc)}") from None
+
+
+    def _run_ort_values(self, feeds: Mapping[str, Any], outputs: Sequence[str] | None) -> list[Any]:
+        values = {n: _ort_value(a) for n, a in feeds.items()}
+        result = self._session.run_with_ort_values(list(outputs) if outputs else None, values)
+        return [_from_ort_value(v) for v in result]
+
+
+_BF16 = "tensor(bfloat16)"
+_ONNX_BFLOAT16 = 16  # TensorProto.BFLOAT16
+
+
+def _ort_value(array: Any) -> Any:
+    if isinstance(array, np.ndarray) and array.dtype == ml_dtypes.bfloat16:
+        raw = np.ascontiguousarray(array).view(np.uint16)
+        return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(raw, _ONNX_BFLOAT16)
+    return ort.OrtValue.ortvalue_from_numpy(array)
+
+
+def _wrap_bf16(feeds: Mapping[str, Any]) -> dict[str, Any]:
+    """numpy bfloat16 (ml_dtypes) arrays become OrtValues; ORT's numpy bridge does not know the type."""
+    return {n: _ort_value(a) if isinstance(a, np.ndarray) and a.dtype == ml_dtypes.bfloat16 else a
+            for n, a in feeds.items()}
+
+
+def _from_ort_value(value: Any) -> Any:
+    if not value.is_tensor():
+        raise Unsupported("a model with bfloat16 outputs can only return tensors")
+    if value.data_type() != _BF16:
+        return value.numpy()
+    shape = tuple(value.shape())
+    size = value.tensor_size_in_bytes()
+    raw = ctypes.string_at(value.data_ptr(), size) if size else b""
+    return np.frombuffer(raw, dtype=np.uint16).view(ml_dtypes.bfloat16).reshape(shape)
 
 
 def _spec(arg: Any) -> TensorSpec:

@@ -1,0 +1,97 @@
+"""The V2 data plane: one object REST and gRPC both call; it calls the Orchestrator.
+
+Version rule: an empty version means the deployed version of the name; a given version is
+served only if it is the deployed one (ModelNotFound if the name has no such version,
+NotDeployed if it exists but another, or none, is deployed). Names may leave out `.onnx`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import numpy as np
+
+from nexon.core.orchestrator import Orchestrator
+from nexon.errors import InvalidInput, ModelNotFound, NotDeployed
+from nexon.store.base import ModelRecord
+from nexon.v2 import codec
+from nexon.v2.messages import InferRequest, InferResponse, ModelMetadata, ServerMetadata
+
+PLATFORM = "onnxruntime_onnx"
+EXTENSIONS = ("binary_tensor_data",)
+
+
+def parse_version(version: str) -> int | None:
+    text = version.strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ModelNotFound(f"model version must be a positive integer, got {version!r}")
+    return int(text)
+
+
+class DataPlane:
+    def __init__(self, orchestrator: Orchestrator, ready: Callable[[], Awaitable[bool]], server_version: str) -> None:
+        self._core = orchestrator
+        self._ready = ready
+        self._metadata = ServerMetadata("nexon", server_version, EXTENSIONS)
+
+    def live(self) -> bool:
+        return True
+
+    async def ready(self) -> bool:
+        return await self._ready()
+
+    def server_metadata(self) -> ServerMetadata:
+        return self._metadata
+
+    async def _record(self, name: str, version: str) -> ModelRecord:
+        if not name.strip():
+            raise InvalidInput("model name is required")
+        record = await self._core.deployed(name, parse_version(version))
+        await self._core.session(record)  # loaded, or the load error
+        return record
+
+    async def check_model_ready(self, name: str, version: str) -> ModelRecord:
+        """The deployed, loaded record; raises the reason it is not ready."""
+        return await self._record(name, version)
+
+    async def model_ready(self, name: str, version: str) -> bool:
+        try:
+            await self._record(name, version)
+        except (ModelNotFound, NotDeployed):
+            return False
+        return True
+
+    async def model_metadata(self, name: str, version: str) -> ModelMetadata:
+        record = await self._record(name, version)
+        signature = (await self._core.session(record)).signature
+        return ModelMetadata(
+            name=record.name,
+            versions=(str(record.version),),
+            platform=PLATFORM,
+            inputs=tuple(codec.tensor_metadata(s, output=False) for s in signature.inputs),
+            outputs=tuple(codec.tensor_metadata(s, output=True) for s in signature.outputs),
+        )
+
+    async def infer(self, request: InferRequest) -> InferResponse:
+        record = await self._record(request.model_name, request.model_version)
+        signature = (await self._core.session(record)).signature
+        feeds: dict[str, np.ndarray] = {}
+        for tensor in request.inputs:
+            if tensor.name in feeds:
+                raise InvalidInput(f"input {tensor.name!r} is given twice")
+            spec = signature.input(tensor.name)
+            if spec is None:
+                known = ", ".join(s.name for s in signature.inputs)
+                raise InvalidInput(f"unknown input {tensor.name!r}; the model's inputs are {known}")
+            feeds[tensor.name] = codec.decode(tensor, spec)
+        if len(set(request.outputs)) != len(request.outputs):
+            raise InvalidInput("an output is requested twice")
+        prediction = await self._core.infer(record.name, feeds, list(request.outputs) or None, record.version)
+        return InferResponse(
+            model_name=record.name,
+            model_version=str(record.version),
+            id=request.id,
+            outputs=tuple(codec.output_tensor(o.name, o.value) for o in prediction.outputs),
+        )
