@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from nexon.config import Settings, SettingsError
+from nexon.gateway.command import add_parser as add_gateway_parser
+from nexon.gateway.launcher import GatewayError
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -49,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("name")
         cmd.add_argument("--version", type=int, required=True)
 
+    add_gateway_parser(sub)
+
     infer = sub.add_parser("infer", help="run a deployed model on one input (its first)")
     infer.add_argument("name")
     src = infer.add_mutually_exclusive_group(required=True)
@@ -63,9 +67,13 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     try:
         if args.command == "serve":
             _serve(args)
+        elif args.command == "gateway":
+            from nexon.gateway.command import run_gateway
+
+            sys.exit(run_gateway(args))
         else:
             _client_command(args)
-    except (CliError, SettingsError) as exc:
+    except (CliError, SettingsError, GatewayError) as exc:
         print(f"nexon: {exc}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ from nexon.rest import openapi
 from nexon.rest.codec import JSON
 from nexon.rest.errors import CatchAll, http_error, nexon_error
 from nexon.rest.nexon_api import NexonAPI
+from nexon.rest.unread_body import CloseOnUnreadBody
 from nexon.rest.webui import web_root
 
 
@@ -95,6 +96,6 @@ def build_app(
         routes.append(Mount("/", app=StaticFiles(directory=web, html=True), name="web"))
     return Starlette(
         routes=routes,
-        middleware=[Middleware(CatchAll), Middleware(RequestMetrics, metrics=metrics)],
+        middleware=[Middleware(CloseOnUnreadBody), Middleware(CatchAll), Middleware(RequestMetrics, metrics=metrics)],
         exception_handlers={NexonError: nexon_error, HTTPException: http_error},
     )
