@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import AsyncIterable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nexon.core.cache import SessionCache
-from nexon.core.model_check import check_onnx
+from nexon.core.model_check import ModelChecker
 from nexon.core.runtime import LoadedModel, OrtRuntime
 from nexon.core.signature import Signature, TensorSpec
 from nexon.core.staging import StagedFile, stage
@@ -75,6 +77,7 @@ class Orchestrator:
         self.cache = cache
         self._runtime = runtime
         self._executor = executor
+        self._checker = ModelChecker()
         self.max_upload_bytes = max_upload_bytes
         self._sync_interval_s = sync_interval_s
         self._deployed: dict[str, ModelRecord] = {}
@@ -95,6 +98,7 @@ class Orchestrator:
         if self._sync_task is not None:
             self._sync_task.cancel()
             await asyncio.gather(self._sync_task, return_exceptions=True)
+        self._checker.shutdown()
 
     async def sync(self) -> None:
         """Reload the deployed map if any process changed the store since the last look."""
@@ -144,9 +148,8 @@ class Orchestrator:
         return record
 
     def _inspect(self, staged: StagedFile) -> LoadedModel:
-        data = staged.read_bytes()
-        check_onnx(data)
-        return self._runtime.load(data)
+        self._checker.check(staged.path)
+        return self._runtime.load(staged.path)
 
     async def upload_and_deploy(self, filename: str, staged: StagedFile) -> ModelRecord:
         try:
@@ -234,10 +237,26 @@ class Orchestrator:
 
     async def session(self, record: ModelRecord) -> LoadedModel:
         async def load() -> LoadedModel:
+            path = self.store.local_path(record)
+            if path is not None:
+                return await self._executor.run(self._load_file, record, path)
             data = await self.store.read(record)
-            return await self._executor.run(self._runtime.load, data)
+            return await self._executor.run(self._load_copy, data)
 
         return await self.cache.get(record.sha256, load)
+
+    def _load_file(self, record: ModelRecord, path: Path) -> LoadedModel:
+        if not path.is_file():
+            raise ModelNotFound(f"the bytes of {record.name} version {record.version} are missing from the store")
+        return self._runtime.load(path)
+
+    def _load_copy(self, data: bytes) -> LoadedModel:
+        # ORT parses a file without holding the GIL, but not a bytes object: go through a file.
+        self.store.staging_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.store.staging_dir, prefix="load-", suffix=".onnx") as f:
+            f.write(data)
+            f.flush()
+            return self._runtime.load(Path(f.name))
 
     async def signature(self, model_name: str, version: int | None = None) -> Signature:
         record = await self.deployed(model_name, version)
@@ -260,15 +279,19 @@ class Orchestrator:
         return Prediction(record, tuple(Output(n, v) for n, v in zip(names, values, strict=True)))
 
     async def infer_first(
-        self, model_name: str, build: Callable[[TensorSpec], np.ndarray]
+        self, model_name: str, build: Callable[[TensorSpec], np.ndarray], *, offload: bool = False
     ) -> Prediction:
-        """The NEXON view: `build` makes the model's first input from its spec; all outputs return."""
+        """The NEXON view: `build` makes the model's first input from its spec; all outputs return.
+
+        `offload` runs `build` on the blocking executor (for large payloads).
+        """
         record = await self.deployed(model_name)
         model = await self.session(record)
         if not model.signature.inputs:
             raise InvalidInput(f"{record.name} takes no inputs")
         first = model.signature.inputs[0]
-        return await self.infer(record.name, {first.name: build(first)}, version=record.version)
+        array = await self._executor.run(build, first) if offload else build(first)
+        return await self.infer(record.name, {first.name: array}, version=record.version)
 
 
 def _ready(model: LoadedModel) -> Callable[[], Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ml_dtypes
@@ -115,17 +116,18 @@ class OrtRuntime:
     def __init__(self, options: RuntimeOptions) -> None:
         self._options = options
 
-    def load(self, model: bytes) -> LoadedModel:
+    def load(self, path: Path) -> LoadedModel:
+        """Build a session from a model file: by path, ORT parses without holding the GIL."""
         so = ort.SessionOptions()
         so.intra_op_num_threads = self._options.intra_op_threads
         so.inter_op_num_threads = self._options.inter_op_threads
         so.graph_optimization_level = _OPT_LEVELS[self._options.graph_opt_level]
         so.log_severity_level = 3
         try:
-            session = ort.InferenceSession(model, sess_options=so, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
         except Exception as exc:
             raise InvalidModel(f"ONNX Runtime cannot load the model: {_short(exc)}") from None
-        return LoadedModel(session, len(model))
+        return LoadedModel(session, path.stat().st_size)
 
 
 def as_array(value: Any) -> np.ndarray:

@@ -40,14 +40,21 @@ class JSON(Response):
         return dumps(content)
 
 
-async def json_body(request: Request) -> Any:
-    body = await request.body()
+#: bodies or outputs larger than this are decoded / encoded on the blocking executor
+OFFLOAD_BYTES = 256 * 1024
+
+
+def loads(body: bytes) -> Any:
     if not body:
         raise InvalidInput("request body is empty; expected JSON")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+
+
+async def json_body(request: Request) -> Any:
+    return loads(await request.body())
 
 
 def field(body: Any, name: str, kind: type[T], *, required: bool = True) -> T | None:

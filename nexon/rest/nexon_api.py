@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from nexon.config import Settings
 from nexon.core import tensors
 from nexon.core.orchestrator import Orchestrator
 from nexon.errors import InvalidInput
-from nexon.rest.codec import JSON, field, json_body
+from nexon.executor import BlockingExecutor
+from nexon.rest.codec import JSON, OFFLOAD_BYTES, dumps, field, json_body, loads
 from nexon.rest.uploads import FileUpload
 from nexon.store.base import ModelRecord, Status
 
@@ -39,9 +42,10 @@ def _version(raw: Any) -> int:
 
 
 class NexonAPI:
-    def __init__(self, orchestrator: Orchestrator, settings: Settings) -> None:
+    def __init__(self, orchestrator: Orchestrator, settings: Settings, executor: BlockingExecutor) -> None:
         self._core = orchestrator
         self._settings = settings
+        self._executor = executor
 
     def routes(self) -> list[Route]:
         return [
@@ -130,14 +134,23 @@ class NexonAPI:
         record = await self._core.delete(request.path_params["model_name"], version)
         return JSON({"message": f"{record.name} version {record.version} deleted"})
 
-    async def infer(self, request: Request) -> JSON:
-        body = await json_body(request)
+    async def infer(self, request: Request) -> Response:
+        raw = await request.body()
+        large = len(raw) > OFFLOAD_BYTES
+        body = await self._executor.run(loads, raw) if large else loads(raw)
         if not isinstance(body, dict) or "input" not in body:
             raise InvalidInput("field 'input' is required")
         dtype = field(body, "dtype", str, required=False)
         value = body["input"]
         prediction = await self._core.infer_first(
-            request.path_params["model_name"], lambda spec: tensors.from_json(value, spec, dtype)
+            request.path_params["model_name"], lambda spec: tensors.from_json(value, spec, dtype), offload=large
         )
-        return JSON({"results": [prediction.outputs[0].value]})
+        result = {"results": [prediction.outputs[0].value]}
+        if _nbytes(prediction.outputs[0].value) > OFFLOAD_BYTES // 8:
+            return Response(await self._executor.run(dumps, result), media_type="application/json")
+        return JSON(result)
+
+
+def _nbytes(value: Any) -> int:
+    return int(value.nbytes) if isinstance(value, np.ndarray) else 0
 

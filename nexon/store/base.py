@@ -103,6 +103,10 @@ class ModelStore(abc.ABC):
     async def read(self, record: ModelRecord) -> bytes:
         """The model bytes of a record."""
 
+    def local_path(self, record: ModelRecord) -> Path | None:
+        """A file on this machine holding the record's bytes, if the backend has one (no copy)."""
+        return None
+
     @abc.abstractmethod
     async def change_marker(self) -> str:
         """A value that changes whenever any process changes a record (cheap to poll)."""

@@ -231,6 +231,9 @@ class LocalStore(ModelStore):
 
         return await self._run(delete_sync)
 
+    def local_path(self, record: ModelRecord) -> Path | None:
+        return self._blob_path(record.sha256)
+
     async def read(self, record: ModelRecord) -> bytes:
         def read_sync() -> bytes:
             try:

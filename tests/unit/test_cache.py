@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +17,10 @@ RUNTIME = OrtRuntime(RuntimeOptions())
 
 
 def loaded(factor: float = 2.0) -> LoadedModel:
-    return RUNTIME.load(models.scale(factor))
+    with tempfile.NamedTemporaryFile(suffix=".onnx") as f:
+        f.write(models.scale(factor))
+        f.flush()
+        return RUNTIME.load(Path(f.name))
 
 
 class Clock:
