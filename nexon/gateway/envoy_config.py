@@ -87,9 +87,10 @@ def _routes(spec: GatewaySpec) -> list[dict[str, Any]]:
             "match": {"prefix": "/", "grpc": {}},
             "route": {
                 "cluster": GRPC_CLUSTER,
-                "timeout": timeout,
-                # A client's grpc-timeout header, when sent, replaces the route timeout.
-                "max_stream_duration": {"grpc_timeout_header_max": "0s"},
+                # The bound is the stream duration: the route timeout without a grpc-timeout
+                # header, the client's grpc-timeout when it sends one (a slow model's caller can).
+                "timeout": "0s",
+                "max_stream_duration": {"max_stream_duration": timeout, "grpc_timeout_header_max": "0s"},
                 "retry_policy": _retry_policy(spec, "connect-failure,refused-stream,reset-before-request,unavailable"),
             },
             "request_headers_to_add": [
