@@ -28,7 +28,9 @@ class _CacheCollector(Collector):
         ):
             yield CounterMetricFamily(f"nexon_cache_{name}", help_text, value=value)
         yield GaugeMetricFamily("nexon_cache_sessions", "Sessions in the cache", value=len(self._cache))
-        yield GaugeMetricFamily("nexon_cache_bytes", "Model bytes held by cached sessions", value=self._cache.total_bytes)
+        yield GaugeMetricFamily(
+            "nexon_cache_bytes", "Model bytes held by cached sessions", value=self._cache.total_bytes
+        )
 
 
 class Metrics:

@@ -121,7 +121,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, port_file
         settings.http_bind, settings.grpc_bind, redact_uri(settings.store_uri),
     )
     if port_file is not None:
-        port_file.write_text(json.dumps({"http": http_port, "grpc": grpc_port}))
+        await executor.run(port_file.write_text, json.dumps({"http": http_port, "grpc": grpc_port}))
 
     async def shutdown_trigger() -> None:
         await stop.wait()

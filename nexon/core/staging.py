@@ -65,14 +65,20 @@ async def stage(
     chunks: AsyncIterable[bytes], directory: Path, limit: int, executor: BlockingExecutor
 ) -> StagedFile:
     """Write `chunks` to a new locked file in `directory`; PayloadTooLarge past `limit` bytes."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, fresh = tempfile.mkstemp(prefix="upload-", suffix=".new", dir=directory)
-    handle = os.fdopen(fd, "r+b")
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    # Only a locked file takes the name gc looks at: a sweep between mkstemp and flock must not see it.
-    name = fresh[: -len(".new")] + ".part"
-    os.rename(fresh, name)
-    staged = StagedFile(Path(name), "", 0, handle)
+
+    def create() -> StagedFile:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, fresh = tempfile.mkstemp(prefix="upload-", suffix=".new", dir=directory)
+        handle = os.fdopen(fd, "r+b")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        # Only a locked file takes the name gc looks at: a sweep between mkstemp and flock must not see it.
+        name = fresh[: -len(".new")] + ".part"
+        os.rename(fresh, name)
+        return StagedFile(Path(name), "", 0, handle)
+
+    staged = await executor.run(create)
+    handle = staged._handle
+    assert handle is not None
     digest = hashlib.sha256()
     pending: list[bytes] = []
     pending_size = 0

@@ -60,6 +60,6 @@ class CatchAll:
             if started:
                 raise
             body = dumps({error_key(scope["path"]): f"internal error (request id {request_id})"})
-            await send({"type": "http.response.start", "status": 500,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
             await send({"type": "http.response.body", "body": body})

@@ -103,7 +103,9 @@ async def test_a_second_required_input_cannot_be_fed(stub: InferenceServiceStub)
         (np.bool_, pb.DT_BOOL, [True, False]),
     ],
 )
-async def test_every_dtype_round_trips(stub: InferenceServiceStub, dtype: type, code: int, values: list[object]) -> None:
+async def test_every_dtype_round_trips(
+    stub: InferenceServiceStub, dtype: type, code: int, values: list[object]
+) -> None:
     onnx_type = {np.float32: 1, np.float64: 11, np.int32: 6, np.int64: 7, np.bool_: 9}[dtype]
     x = np.array(values, dtype=dtype)
     reply = await stub.Predict(pb.PredictRequest(model_name=f"g-ident-{onnx_type}.onnx", input=tensor(x, code)))
