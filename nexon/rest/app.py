@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,11 +91,13 @@ def build_app(
         *NexonAPI(orchestrator, settings, executor).routes(),
         *(extra_routes or []),
     ]
-    web = web_root(settings.web_dir)
-    if web is not None:
-        routes.append(Mount("/", app=StaticFiles(directory=web, html=True), name="web"))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(CloseOnUnreadBody), Middleware(CatchAll), Middleware(RequestMetrics, metrics=metrics)],
         exception_handlers={NexonError: nexon_error, HTTPException: http_error},
     )
+    web = web_root(settings.web_dir)
+    if web is not None:
+        # The UI answers only what no route matches, so a wrong method on an API path stays a 405.
+        app.router.default = StaticFiles(directory=web, html=True)
+    return app
