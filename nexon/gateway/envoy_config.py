@@ -20,6 +20,7 @@ from nexon.gateway.spec import Endpoint, GatewaySpec
 REST_CLUSTER = "nexon_rest"
 GRPC_CLUSTER = "nexon_grpc"
 LISTENER = "ingress"
+INFER_PATHS_REGEX = r"^/inference/infer/[^/?]+$|^/v2/models/[^/?]+(/versions/[^/?]+)?/infer$"
 HEALTH_PATHS_REGEX = r"^/(healthz|readyz)$|^/grpc\.health\.v1\.Health/"
 
 _HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
@@ -79,8 +80,18 @@ def _retry_policy(spec: GatewaySpec, retry_on: str) -> dict[str, Any]:
     }
 
 
+def _rest_route(spec: GatewaySpec, name: str, match: dict[str, Any], retry_on: str) -> dict[str, Any]:
+    route = {"cluster": REST_CLUSTER, "timeout": _duration(spec.route_timeout_s),
+             "retry_policy": _retry_policy(spec, retry_on)}
+    return {"name": name, "match": match, "route": route}
+
+
 def _routes(spec: GatewaySpec) -> list[dict[str, Any]]:
     timeout = _duration(spec.route_timeout_s)
+    before_request = "connect-failure,refused-stream,reset-before-request"
+    # Inference and reads change nothing, so a request cut off by a dying replica is retried on
+    # another; uploads and deploys are not, once they may have reached a server.
+    idempotent = f"{before_request},reset"
     return [
         {
             "name": "grpc",
@@ -91,21 +102,16 @@ def _routes(spec: GatewaySpec) -> list[dict[str, Any]]:
                 # header, the client's grpc-timeout when it sends one (a slow model's caller can).
                 "timeout": "0s",
                 "max_stream_duration": {"max_stream_duration": timeout, "grpc_timeout_header_max": "0s"},
-                "retry_policy": _retry_policy(spec, "connect-failure,refused-stream,reset-before-request,unavailable"),
+                "retry_policy": _retry_policy(spec, f"{idempotent},unavailable"),
             },
             "request_headers_to_add": [
                 {"header": {"key": "te", "value": "trailers"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
             ],
         },
-        {
-            "name": "rest",
-            "match": {"prefix": "/"},
-            "route": {
-                "cluster": REST_CLUSTER,
-                "timeout": timeout,
-                "retry_policy": _retry_policy(spec, "connect-failure,refused-stream,reset-before-request"),
-            },
-        },
+        _rest_route(spec, "rest-infer", {"safe_regex": {"regex": INFER_PATHS_REGEX}}, idempotent),
+        _rest_route(spec, "rest-read", {"prefix": "/", "headers": [
+            {"name": ":method", "string_match": {"exact": "GET"}}]}, idempotent),
+        _rest_route(spec, "rest", {"prefix": "/"}, before_request),
     ]
 
 
