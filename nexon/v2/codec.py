@@ -104,7 +104,7 @@ def _cast(array: np.ndarray, element: ElementType, name: str, values: Any) -> np
         return array.reshape(-1)
     if target.kind in "iu":
         if kind not in "iu":
-            raise InvalidInput(f"input {name!r}: {element.v2} takes JSON integers, received {array.dtype.name} values")
+            return _exact_ints(values, element, name)
         _check_range(array, element, name)
         return array.astype(target, copy=False).reshape(-1)
     if kind == "b":
@@ -114,6 +114,17 @@ def _cast(array: np.ndarray, element: ElementType, name: str, values: Any) -> np
     if kind not in "iuf":
         raise InvalidInput(f"input {name!r}: {element.v2} takes numbers, received {array.dtype.name} values")
     return array.astype(target).reshape(-1)
+
+
+def _exact_ints(values: Any, element: ElementType, name: str) -> np.ndarray:
+    """Integers numpy could not hold in one dtype (e.g. 0 beside 2^64 - 1): checked one by one."""
+    flat = _flatten(values, name)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in flat):
+        raise InvalidInput(f"input {name!r}: {element.v2} takes JSON integers only")
+    info = np.iinfo(element.numpy)  # type: ignore[type-var]
+    if flat and (min(flat) < info.min or max(flat) > info.max):
+        raise InvalidInput(f"input {name!r}: values out of range for {element.v2} ([{info.min}, {info.max}])")
+    return np.array(flat, dtype=element.numpy)
 
 
 def _float(value: Any, name: str) -> float:
