@@ -89,14 +89,16 @@ def test_live_ready_and_server_metadata(rest: thttp.InferenceServerClient, rpc: 
 def test_model_metadata_with_and_without_suffix(rest: thttp.InferenceServerClient,
                                                 rpc: tgrpc.InferenceServerClient) -> None:
     expected = {"name": "two.onnx", "versions": ["1"], "platform": "onnxruntime_onnx",
-                "inputs": [{"name": "a", "datatype": "FP32", "shape": [2]}, {"name": "b", "datatype": "FP32", "shape": [2]}],
+                "inputs": [{"name": "a", "datatype": "FP32", "shape": [2]},
+                           {"name": "b", "datatype": "FP32", "shape": [2]}],
                 "outputs": [{"name": "sum", "datatype": "FP32", "shape": [2]},
                             {"name": "prod", "datatype": "FP32", "shape": [2]}]}
     assert rest.get_model_metadata("two") == expected
     assert rest.get_model_metadata("two.onnx", model_version="1") == expected
     meta = rpc.get_model_metadata("two.onnx", as_json=True)
     assert meta["name"] == "two.onnx" and meta["versions"] == ["1"]
-    assert [(t["name"], t["datatype"], t["shape"]) for t in meta["inputs"]] == [("a", "FP32", ["2"]), ("b", "FP32", ["2"])]
+    inputs = [(t["name"], t["datatype"], t["shape"]) for t in meta["inputs"]]
+    assert inputs == [("a", "FP32", ["2"]), ("b", "FP32", ["2"])]
     dynamic = rest.get_model_metadata("ids")
     assert {t["name"]: (t["datatype"], t["shape"]) for t in dynamic["inputs"]}["fp16_in"] == ("FP16", [-1])
     assert {t["name"]: t["datatype"] for t in dynamic["outputs"]}["bytes_out"] == "BYTES"
@@ -120,7 +122,8 @@ def test_request_id_echoed_and_requested_outputs_only(rest: thttp.InferenceServe
     a.set_data_from_numpy(np.array([1, 2], np.float32), binary_data=False)
     b = thttp.InferInput("b", [2], "FP32")
     b.set_data_from_numpy(np.array([3, 4], np.float32))
-    result = rest.infer("two", [a, b], request_id="req-7", outputs=[thttp.InferRequestedOutput("prod", binary_data=False)])
+    only_prod = [thttp.InferRequestedOutput("prod", binary_data=False)]
+    result = rest.infer("two", [a, b], request_id="req-7", outputs=only_prod)
     response = result.get_response()
     assert response["id"] == "req-7" and response["model_name"] == "two.onnx" and response["model_version"] == "1"
     assert response["outputs"] == [{"name": "prod", "datatype": "FP32", "shape": [2], "data": [3.0, 8.0]}]
@@ -266,7 +269,7 @@ def test_json_type_rules_are_strict(raw: httpx.Client) -> None:
 
 def test_binary_extension_both_ways_with_length_prefixed_bytes(raw: httpx.Client) -> None:
     x = (np.arange(6, dtype=np.float16) / 2).reshape(2, 3)
-    strings = [b"one", b"", "zwei".encode()]
+    strings = [b"one", b"", b"zwei"]
     packed = b"".join(struct.pack("<I", len(s)) + s for s in strings)
     header = json.dumps({
         "inputs": [{"name": "x", "datatype": "FP16", "shape": [2, 3], "parameters": {"binary_data_size": 12}},
@@ -284,7 +287,8 @@ def test_binary_extension_both_ways_with_length_prefixed_bytes(raw: httpx.Client
     assert np.frombuffer(blob[:12], "<f2").reshape(2, 3).tolist() == (x * 2 + 1).tolist()
     assert blob[12:] == packed
     mixed = json.dumps({"inputs": json.loads(header)["inputs"], "outputs": [
-        {"name": "y", "parameters": {"binary_data": False}}, {"name": "t", "parameters": {"binary_data": True}}]}).encode()
+        {"name": "y", "parameters": {"binary_data": False}},
+        {"name": "t", "parameters": {"binary_data": True}}]}).encode()
     response = raw.post("/v2/models/half/infer", content=mixed + x.tobytes() + packed,
                         headers={HEADER: str(len(mixed))})
     doc = json.loads(response.content[:int(response.headers[HEADER])])
@@ -324,7 +328,8 @@ def test_grpc_typed_contents_and_wrong_field(stub: service_pb2_grpc.GRPCInferenc
     typed_ints.contents.int64_contents.append(2**63 - 1)
     with pytest.raises(grpc.RpcError) as missing:
         stub.ModelInfer(service_pb2.ModelInferRequest(model_name="ids", inputs=[typed_ints]))
-    assert missing.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "missing input" in (missing.value.details() or "")
+    assert missing.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "missing input" in (missing.value.details() or "")
 
 
 # -- errors and versions ---------------------------------------------------------------------
