@@ -79,7 +79,10 @@ export function uploadModel(
   const xhr = new XMLHttpRequest();
   const promise = new Promise<UploadReply>((resolve, reject) => {
     xhr.open("POST", deploy ? "/deployment/deploy-file/" : "/upload/");
-    xhr.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
+    // The request body is the file plus a little multipart framing: report it as bytes of the file.
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable && event.total > 0) onProgress(Math.round((event.loaded / event.total) * file.size), file.size);
+    };
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) {
         onProgress(file.size, file.size);

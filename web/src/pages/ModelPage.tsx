@@ -51,8 +51,15 @@ function SpecTable({ title, specs }: { title: string; specs: TensorSpec[] }) {
               </td>
               <td data-label="Type">{spec.dtype}</td>
               <td data-label="Shape">
-                <ShapeView shape={spec.shape} />
-                {spec.shape?.some(isDynamic) && <span className="badge dynamic">dynamic</span>}
+                <span>
+                  <ShapeView shape={spec.shape} />
+                  {spec.shape?.some(isDynamic) && (
+                    <>
+                      {" "}
+                      <span className="badge dynamic">dynamic</span>
+                    </>
+                  )}
+                </span>
               </td>
             </tr>
           ))}

@@ -63,6 +63,7 @@ export function UploadPage() {
       if (input.current) input.current.value = "";
     } catch (exc) {
       setError((exc as Error).message);
+      setProgress(null);
     } finally {
       handle.current = null;
       setUploading(false);
