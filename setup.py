@@ -45,6 +45,10 @@ def generate_stubs() -> None:
 class BuildWithStubs(build_py):
     def run(self) -> None:
         generate_stubs()
+        # In a clean tree (sdist, Docker build stage) nexon/stubs did not exist when the package
+        # list was computed, so the freshly generated package would be left out of the wheel.
+        if self.packages is not None and "nexon.stubs" not in self.packages:
+            self.packages.append("nexon.stubs")
         super().run()
 
 
