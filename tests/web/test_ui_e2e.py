@@ -1,7 +1,8 @@
 """The web UI end to end: Debian's Chromium (playwright-core, web/e2e/run.mjs) against a real
-`nexon serve` with 1,000 stored records. The page uploads, deploys, runs, undeploys and deletes a
-real model; here the numbers it showed are checked against NumPy and the snippets it offered are
-run as shown. Screenshots go to artifacts/ui/<label>/.
+`nexon serve` with 1,000 stored records, directly and through the real Envoy (`nexon gateway`).
+The page uploads, deploys, runs, undeploys and deletes a real model; here the numbers it showed
+are checked against NumPy and the snippets it offered are run as shown, both via Envoy and
+direct. Screenshots go to artifacts/ui/<label>/.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import json
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -32,6 +34,7 @@ from nexon.store.local import LocalStore
 from nexon.stubs import nexon_inference_pb2 as pb
 from nexon.stubs.nexon_inference_grpc import InferenceServiceStub
 from tests.support import models
+from tests.support.gateway import GatewayProcess
 from tests.support.server import NexonProcess
 from tests.web.build import ROOT, WEB, chromium, ensure_built
 
@@ -80,14 +83,37 @@ async def _seed(root: Path, data: bytes) -> None:
         executor.shutdown()
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @pytest.fixture(scope="module")
-def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NexonProcess]:
+def envoy_port() -> int:
+    """Envoy's port, chosen before the server starts so the server can name it in its endpoints."""
+    return _free_port()
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory, envoy_port: int) -> Iterator[NexonProcess]:
     ensure_built()
     work = tmp_path_factory.mktemp("ui")
     asyncio.run(_seed(work / "store", models.scale(3.0)))
-    proc = NexonProcess(work).start()  # the UI is found in web/dist by default
+    env = {"NEXON_ENVOY_URL": f"http://127.0.0.1:{envoy_port}", "NEXON_ENVOY_GRPC": f"127.0.0.1:{envoy_port}"}
+    proc = NexonProcess(work, env=env).start()  # the UI is found in web/dist by default
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(ui_server: NexonProcess, envoy_port: int, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[GatewayProcess]:
+    gw = GatewayProcess(tmp_path_factory.mktemp("gw"), [ui_server],
+                        args=("--listen", f"127.0.0.1:{envoy_port}")).start()
+    yield gw
+    gw.stop()
 
 
 def run_e2e(base_url: str, label: str, work: Path) -> dict[str, Any]:
@@ -131,7 +157,7 @@ def _results_of(stdout: str) -> Any:
     return json.loads(stdout)["results"][0]
 
 
-def check_snippets(snippets: dict[str, str], expected: Any, http_url: str, grpc_target: str) -> None:
+def check_snippets(snippets: dict[str, str], expected: Any, grpc_target: str) -> None:
     """Run the curl and Python snippets as shown; send grpcurl's -d body to the target it names."""
     curl = subprocess.run(["bash", "-c", snippets["curl"]], capture_output=True, text=True, timeout=30)
     assert curl.returncode == 0, curl.stderr
@@ -162,7 +188,7 @@ def check_snippets(snippets: dict[str, str], expected: Any, http_url: str, grpc_
     assert np.frombuffer(out.tensor_content, np.float32).reshape(list(out.dims)).tolist() == expected
 
 
-def check_result(result: dict[str, Any], server: NexonProcess) -> None:
+def check_result(result: dict[str, Any], server: NexonProcess, envoy_url: str) -> None:
     http = httpx.Client(base_url=server.http_url, timeout=30)
     expected = (np.array([[1, 2, 3]], np.float32) * FACTOR).tolist()
 
@@ -187,7 +213,8 @@ def check_result(result: dict[str, Any], server: NexonProcess) -> None:
     assert server.grpc_target in result["endpoints"]
     assert "nexon.grpc.inference.v1.InferenceService/Predict" in result["endpoints"]
     assert f"{server.http_url}/inference/infer/{MODEL}" in result["snippets"]["direct"]["curl"]
-    assert "http://localhost:8080/inference/infer/" in result["snippets"]["envoy"]["curl"]
+    assert f"POST {envoy_url}/inference/infer/{MODEL}" in result["endpoints"]
+    assert f"{envoy_url}/inference/infer/{MODEL}" in result["snippets"]["envoy"]["curl"]
 
     assert result["prefilled"] == [[1, 2, 3]]
     assert result["prefilledOutput"] == expected
@@ -210,17 +237,35 @@ def check_result(result: dict[str, Any], server: NexonProcess) -> None:
     http.close()
 
 
-def test_ui_against_nexon_serve(ui_server: NexonProcess, tmp_path: Path) -> None:
-    result = run_e2e(ui_server.http_url, "direct", tmp_path)
-    check_result(result, ui_server)
-    # The page deleted its model at the end; deploy it again to run the snippets it showed.
-    http = httpx.Client(base_url=ui_server.http_url, timeout=30)
+def redeploy_and_run_snippets(result: dict[str, Any], server: NexonProcess, envoy_url: str) -> None:
+    """The page deleted its model at the end: deploy it again and run the snippets it showed."""
+    http = httpx.Client(base_url=server.http_url, timeout=30)
     deployed = http.post("/deployment/deploy-file/", files={"file": (MODEL, models.scale(FACTOR))})
     assert deployed.status_code == 200, deployed.text
-    bad = http.post(f"/inference/infer/{MODEL}", json={"input": BAD_INPUT})
-    assert bad.status_code == 400
-    assert result["inferError"] == bad.json()["detail"]
-    check_snippets(result["snippets"]["direct"], (np.array([[1, 2, 3]], np.float32) * FACTOR).tolist(),
-                   ui_server.http_url, ui_server.grpc_target)
-    assert http.delete(f"/deleteModel/{MODEL}/{deployed.json()['version']}").status_code == 200
-    http.close()
+    try:
+        bad = http.post(f"/inference/infer/{MODEL}", json={"input": BAD_INPUT})
+        assert bad.status_code == 400
+        assert result["inferError"] == bad.json()["detail"]
+        expected = (np.array([[1, 2, 3]], np.float32) * FACTOR).tolist()
+        check_snippets(result["snippets"]["direct"], expected, server.grpc_target)
+        check_snippets(result["snippets"]["envoy"], expected, envoy_url.removeprefix("http://"))
+    finally:
+        assert http.delete(f"/deleteModel/{MODEL}/{deployed.json()['version']}").status_code == 200
+        http.close()
+
+
+def test_ui_against_nexon_serve(ui_server: NexonProcess, envoy_port: int, tmp_path: Path) -> None:
+    result = run_e2e(ui_server.http_url, "direct", tmp_path)
+    check_result(result, ui_server, f"http://127.0.0.1:{envoy_port}")
+
+
+def test_ui_through_envoy(ui_server: NexonProcess, gateway: GatewayProcess, tmp_path: Path) -> None:
+    result = run_e2e(gateway.url, "envoy", tmp_path)
+    check_result(result, ui_server, gateway.url)
+    redeploy_and_run_snippets(result, ui_server, gateway.url)
+    # The page, its assets and its API calls all went through Envoy to the REST cluster.
+    seen = {(e["method"], e["path"].split("?")[0]) for e in gateway.access_log()}
+    assert {("GET", "/"), ("GET", "/allModels"), ("POST", "/upload/"), ("POST", "/deployment/deploy-model/"),
+            ("POST", f"/inference/infer/{MODEL}"), ("PUT", f"/deployment/undeploy/{MODEL}"),
+            ("DELETE", f"/deleteModel/{MODEL}/1")} <= seen
+    assert any(method == "GET" and path.startswith("/assets/") for method, path in seen)

@@ -143,7 +143,7 @@ try {
   await page.getByTestId("upload-done").filter({ hasText: basename(config.large.path) }).waitFor({ timeout: 120_000 });
   const progressSeen = await page.evaluate(() => {
     clearInterval(window.__progressTimer);
-    return [...new Set(window.__progress)];
+    return window.__progress.filter((v, i, all) => i === 0 || v !== all[i - 1]); // each change once
   });
   await cdp.send("Network.emulateNetworkConditions", {
     offline: false,
