@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import numpy as np
@@ -14,6 +14,16 @@ import tritonclient.http as thttp
 from tests.support.server import NexonProcess
 
 PROTOCOLS = ("rest-json", "rest-binary", "grpc")
+
+
+class Endpoints(Protocol):
+    """A NexonProcess, or Envoy in front of one: where tritonclient connects."""
+
+    @property
+    def http_port(self) -> int: ...
+
+    @property
+    def grpc_target(self) -> str: ...
 
 
 def deploy(server: NexonProcess, filename: str, model: bytes) -> dict[str, Any]:
@@ -30,11 +40,11 @@ def upload(server: NexonProcess, filename: str, model: bytes) -> dict[str, Any]:
     return body
 
 
-def http_client(server: NexonProcess) -> thttp.InferenceServerClient:
+def http_client(server: Endpoints) -> thttp.InferenceServerClient:
     return thttp.InferenceServerClient(f"127.0.0.1:{server.http_port}", network_timeout=300, connection_timeout=60)
 
 
-def grpc_client(server: NexonProcess) -> tgrpc.InferenceServerClient:
+def grpc_client(server: Endpoints) -> tgrpc.InferenceServerClient:
     return tgrpc.InferenceServerClient(server.grpc_target)
 
 
@@ -53,7 +63,7 @@ def _bytes_array(array: np.ndarray) -> np.ndarray:
     return out
 
 
-def infer(protocol: str, server: NexonProcess, model: str, feeds: Mapping[str, np.ndarray],
+def infer(protocol: str, server: Endpoints, model: str, feeds: Mapping[str, np.ndarray],
           outputs: Sequence[str], request_id: str = "") -> dict[str, np.ndarray]:
     """Run one model through one V2 path with tritonclient; outputs as numpy, by name."""
     if protocol == "grpc":
