@@ -24,7 +24,7 @@ from nexon.rest import openapi
 from nexon.rest.codec import JSON
 from nexon.rest.errors import CatchAll, http_error, nexon_error
 from nexon.rest.nexon_api import NexonAPI
-from nexon.rest.unread_body import CloseOnUnreadBody
+from nexon.rest.unread_body import DrainUnreadBody
 from nexon.rest.webui import web_root
 
 
@@ -93,7 +93,7 @@ def build_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(CloseOnUnreadBody), Middleware(CatchAll), Middleware(RequestMetrics, metrics=metrics)],
+        middleware=[Middleware(DrainUnreadBody), Middleware(CatchAll), Middleware(RequestMetrics, metrics=metrics)],
         exception_handlers={NexonError: nexon_error, HTTPException: http_error},
     )
     web = web_root(settings.web_dir)
