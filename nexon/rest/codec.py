@@ -19,8 +19,8 @@ _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 def _default(value: Any) -> Any:
     if isinstance(value, np.ndarray):  # non-contiguous, big-endian or object arrays
-        if value.dtype == object:
-            return [_default(v) for v in value.tolist()] if value.ndim else _default(value.item())
+        if value.dtype == object:  # string tensors: lists of str; bytes elements come back here
+            return value.tolist()
         return np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("="))
     if isinstance(value, np.generic):
         return value.item()
