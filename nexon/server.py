@@ -104,7 +104,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, port_file
     readiness = Readiness(orchestrator.ready, settings.readiness_interval_s, settings.mongo_timeout_s)
     metrics = Metrics(cache)
     dataplane = DataPlane(orchestrator, readiness.check, _version())
-    app = build_app(orchestrator, settings, readiness, metrics, executor, extra_routes=V2API(dataplane).routes())
+    app = build_app(orchestrator, settings, readiness, metrics, executor,
+                    extra_routes=V2API(dataplane).routes(), extra_openapi=V2API.openapi())
     grpc = GrpcServer(
         [InferenceService(orchestrator, settings.grpc_max_send_bytes),
          GRPCInferenceService(dataplane, settings.grpc_max_send_bytes)],

@@ -45,6 +45,28 @@ class V2API:
             ]
         return routes
 
+    @staticmethod
+    def openapi() -> dict[str, Any]:
+        """The V2 paths for /openapi.json (the protocol's own spec has the bodies)."""
+        err = {"description": "error", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"error": {"type": "string"}}}}}}
+
+        def op(summary: str, *codes: int) -> dict[str, Any]:
+            return {"summary": summary, "responses": {"200": {"description": "OK"}, **{str(c): err for c in codes}}}
+
+        paths: dict[str, Any] = {
+            "/v2": {"get": op("Server metadata")},
+            "/v2/health/live": {"get": op("Server liveness")},
+            "/v2/health/ready": {"get": op("Server readiness", 503)},
+        }
+        for base in ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{model_version}"):
+            paths[base] = {"get": op("Model metadata (inputs/outputs, -1 for dynamic dims)", 400, 404)}
+            paths[base + "/ready"] = {"get": op("Model readiness", 400, 404)}
+            paths[base + "/infer"] = {"post": op(
+                "Inference: JSON tensors, or JSON header + binary tensor data "
+                "(Inference-Header-Content-Length)", 400, 404, 413, 503)}
+        return paths
+
     async def server_metadata(self, request: Request) -> JSON:
         meta = self._plane.server_metadata()
         return JSON({"name": meta.name, "version": meta.version, "extensions": list(meta.extensions)})
