@@ -256,7 +256,8 @@ def test_openapi_describes_every_route_and_docs_render(client: httpx.Client) -> 
                  "/deployment/undeploy/{model_name}", "/allModels", "/deployedModels", "/uploadedModels",
                  "/deleteModel/{model_name}/{model_version}", "/inference/infer/{model_name}",
                  "/healthz", "/readyz", "/metrics", "/models/{model_name}", "/v2", "/v2/health/live",
-                 "/v2/health/ready", "/v2/models/{model_name}", "/v2/models/{model_name}/versions/{model_version}/infer"]:
+                 "/v2/health/ready", "/v2/models/{model_name}",
+                 "/v2/models/{model_name}/versions/{model_version}/infer"]:
         assert path in spec["paths"], path
     docs = client.get("/docs")
     assert docs.status_code == 200 and "/openapi.json" in docs.text
