@@ -270,6 +270,14 @@ def test_unknown_route_and_method_are_json_4xx(client: httpx.Client) -> None:
     assert wrong.status_code == 405
 
 
+def test_rest_speaks_h2c_with_prior_knowledge(server: NexonProcess) -> None:
+    with httpx.Client(base_url=server.http_url, http1=False, http2=True, timeout=30) as h2:
+        response = h2.get("/healthz")
+        assert response.http_version == "HTTP/2" and response.json() == {"status": "ok"}
+        upload_ok(h2, "h2.onnx", models.scale(2.0), deploy=True)
+        assert infer(h2, "h2.onnx", [[1, 2, 3]]).json() == {"results": [[[2.0, 4.0, 6.0]]]}
+
+
 def test_server_stayed_healthy_and_logged_no_traceback(client: httpx.Client, server: NexonProcess) -> None:
     assert client.get("/healthz").status_code == 200
     assert "Traceback" not in server.log()
