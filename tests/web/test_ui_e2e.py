@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -200,12 +201,14 @@ def check_result(result: dict[str, Any], server: NexonProcess, envoy_url: str) -
     assert 400 <= refused.status_code < 500
     assert result["rejection"] == refused.json()["detail"]
     assert result["uploaded"].startswith(f"{MODEL} version 1 uploaded")
+    assert result["uploadedAgain"].startswith(f"{MODEL} version 2 uploaded")
 
     progress = result["progressSeen"]
     assert any(0 < v < 100 for v in progress) and progress[-1] == 100, progress
     assert result["largeDone"].startswith(f"{LARGE} version 1 deployed")
 
     assert result["deployed"] == f"{MODEL} version 1 deployed"
+    assert result["actionErrorRole"] == "alert"
     assert [r.split() for r in result["inputRows"]] == [["x", "float32", "[N,", "3]", "dynamic"]]
     assert [r.split() for r in result["outputRows"]] == [["y", "float32", "[N,", "3]", "dynamic"]]
     assert result["dynamicMarked"] == ["N"]
@@ -233,7 +236,8 @@ def check_result(result: dict[str, Any], server: NexonProcess, envoy_url: str) -
     assert len(remaining) == SEEDED
     assert {r["name"] for r in remaining} == {f"seed-{i:02d}.onnx" for i in range(SEED_NAMES)}
     assert not [e for e in result["consoleErrors"] if "Failed to load resource" not in e]
-    assert len(result["screenshots"]) == 15 and all(Path(p).stat().st_size > 10_000 for p in result["screenshots"])
+    shots = {Path(p).stem: Path(p).stat().st_size for p in result["screenshots"]}
+    assert len(shots) == 15 and all(size > 10_000 for size in shots.values()), shots
     http.close()
 
 
@@ -246,6 +250,11 @@ def redeploy_and_run_snippets(result: dict[str, Any], server: NexonProcess, envo
         bad = http.post(f"/inference/infer/{MODEL}", json={"input": BAD_INPUT})
         assert bad.status_code == 400
         assert result["inferError"] == bad.json()["detail"]
+        second = http.post("/upload/", files={"file": (MODEL, models.scale(FACTOR))}).json()["model"]
+        refused = http.post("/deployment/deploy-model/", json={"model_name": MODEL, "model_id": second["_id"]})
+        assert 400 <= refused.status_code < 500
+        assert result["actionError"] == refused.json()["detail"]
+        assert http.delete(f"/deleteModel/{MODEL}/{second['version']}").status_code == 200
         expected = (np.array([[1, 2, 3]], np.float32) * FACTOR).tolist()
         check_snippets(result["snippets"]["direct"], expected, server.grpc_target)
         check_snippets(result["snippets"]["envoy"], expected, envoy_url.removeprefix("http://"))
@@ -257,6 +266,15 @@ def redeploy_and_run_snippets(result: dict[str, Any], server: NexonProcess, envo
 def test_ui_against_nexon_serve(ui_server: NexonProcess, envoy_port: int, tmp_path: Path) -> None:
     result = run_e2e(ui_server.http_url, "direct", tmp_path)
     check_result(result, ui_server, f"http://127.0.0.1:{envoy_port}")
+    http = httpx.Client(base_url=ui_server.http_url, timeout=30)
+    deployed = http.post("/deployment/deploy-file/", files={"file": (MODEL, models.scale(FACTOR))})
+    assert deployed.status_code == 200, deployed.text
+    try:
+        check_snippets(result["snippets"]["direct"], (np.array([[1, 2, 3]], np.float32) * FACTOR).tolist(),
+                       ui_server.grpc_target)
+    finally:
+        assert http.delete(f"/deleteModel/{MODEL}/1").status_code == 200
+        http.close()
 
 
 def test_ui_through_envoy(ui_server: NexonProcess, gateway: GatewayProcess, tmp_path: Path) -> None:
@@ -264,8 +282,14 @@ def test_ui_through_envoy(ui_server: NexonProcess, gateway: GatewayProcess, tmp_
     check_result(result, ui_server, gateway.url)
     redeploy_and_run_snippets(result, ui_server, gateway.url)
     # The page, its assets and its API calls all went through Envoy to the REST cluster.
-    seen = {(e["method"], e["path"].split("?")[0]) for e in gateway.access_log()}
-    assert {("GET", "/"), ("GET", "/allModels"), ("POST", "/upload/"), ("POST", "/deployment/deploy-model/"),
-            ("POST", f"/inference/infer/{MODEL}"), ("PUT", f"/deployment/undeploy/{MODEL}"),
-            ("DELETE", f"/deleteModel/{MODEL}/1")} <= seen
+    wanted = {("GET", "/"), ("GET", "/allModels"), ("POST", "/upload/"), ("POST", "/deployment/deploy-model/"),
+              ("POST", f"/inference/infer/{MODEL}"), ("PUT", f"/deployment/undeploy/{MODEL}"),
+              ("DELETE", f"/deleteModel/{MODEL}/1")}
+    deadline = time.monotonic() + 30  # Envoy flushes its access log every few seconds
+    while True:
+        seen = {(e["method"], e["path"].split("?")[0]) for e in gateway.access_log()}
+        if wanted <= seen or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert wanted <= seen, sorted(wanted - seen)
     assert any(method == "GET" and path.startswith("/assets/") for method, path in seen)

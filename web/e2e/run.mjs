@@ -117,7 +117,11 @@ try {
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   const uploaded = await page.getByTestId("upload-done").innerText();
   await shot(page, "03-upload-done");
-  step("upload by drop", { uploaded });
+  // the same file again, from the picker: version 2
+  await picker.setInputFiles(config.model.path);
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  const uploadedAgain = await page.getByTestId("upload-done").filter({ hasText: "version 2" }).innerText();
+  step("upload by drop", { uploaded, uploadedAgain });
 
   // -- A large model with "Deploy right away", throttled so the progress bar has time to move -----
   const cdp = await context.newCDPSession(page);
@@ -164,8 +168,13 @@ try {
   await row.getByRole("button", { name: /^Deploy / }).click();
   await page.locator(`tr[data-name="${config.model.name}"][data-status="Deployed"]`).waitFor();
   const deployed = await page.getByTestId("action-result").innerText();
-  await shot(page, "05-models-deployed");
-  step("deploy", { deployed });
+  // version 2 cannot be deployed beside version 1: the server's reason is shown as it is
+  await rowOf(page, config.model.name, 2).getByRole("button", { name: /^Deploy / }).click();
+  await page.getByTestId("action-result").filter({ hasNotText: deployed }).waitFor();
+  const actionError = await page.getByTestId("action-result").innerText();
+  const actionErrorRole = await page.getByTestId("action-result").getAttribute("role");
+  await shot(page, "05-models-deploy-refused");
+  step("deploy", { deployed, actionError, actionErrorRole });
 
   // -- Model page: signature, endpoints, snippets ---------------------------------------------------
   await row.getByRole("link", { name: config.model.name.replace(/\.onnx$/, "") }).click();
@@ -288,6 +297,10 @@ try {
   await page.keyboard.press("Enter");
   await row.waitFor({ state: "detached" });
   const deleted = await page.getByTestId("action-result").innerText();
+  const second = rowOf(page, config.model.name, 2);
+  await second.getByRole("button", { name: /^Delete / }).click();
+  await dialog.getByRole("button", { name: "Delete" }).click();
+  await second.waitFor({ state: "detached" });
   await shot(page, "15-models-after-delete");
 
   // the large model too, so the store is left as it was found
