@@ -39,6 +39,7 @@ from nexon.errors import AlreadyDeployed, ModelNotFound, NotDeployed, StoreUnava
 from nexon.executor import BlockingExecutor
 from nexon.store.base import DATE_FORMAT, ModelRecord, ModelStore, Status
 from nexon.store.mongo_errors import guarded, object_id
+from nexon.store.mongo_files import BLOCK_BYTES, MissingFile, ensure_gridfs_indexes, read_file, write_file
 from nexon.store.mongo_gc import collect
 from nexon.store.mongo_watch import ChangeWatcher
 
@@ -46,7 +47,6 @@ log = logging.getLogger("nexon.store.gridfs")
 
 Doc = dict[str, Any]
 
-READ_BYTES = 1024 * 1024
 LEASE_TTL_S = 60.0
 HEARTBEAT_S = 10.0
 
@@ -132,6 +132,7 @@ class GridFSStore(ModelStore):
             await self._models.create_index([("status", ASCENDING)], name="status")
             await self._models.create_index([("sha256", ASCENDING)], name="sha256")
             await self._uploads.create_index([("heartbeat", ASCENDING)], name="heartbeat")
+            await ensure_gridfs_indexes(self._db)
             self._indexed = True
 
     async def close(self) -> None:
@@ -214,18 +215,15 @@ class GridFSStore(ModelStore):
         """Stream the staged file into GridFS a block at a time, checking its SHA-256 on the way."""
         digest = hashlib.sha256()
         with staged.path.open("rb") as source:
+
+            async def blocks() -> AsyncIterator[bytes]:
+                while block := await self._executor.run(_read_hashed, source, digest):
+                    yield block
+                if digest.hexdigest() != staged.sha256:
+                    raise StoreUnavailable("the staged upload changed while it was stored; try again")
+
             async with guarded("upload model bytes to GridFS"):
-                sink = self._bucket.open_upload_stream_with_id(
-                    file_id, staged.path.name, metadata={"sha256": staged.sha256})
-                try:
-                    while block := await self._executor.run(_read_hashed, source, digest):
-                        await sink.write(block)
-                    if digest.hexdigest() != staged.sha256:
-                        raise StoreUnavailable("the staged upload changed while it was stored; try again")
-                    await sink.close()
-                except BaseException:
-                    await sink.abort()
-                    raise
+                await write_file(self._db, file_id, staged.path.name, {"sha256": staged.sha256}, blocks())
 
     async def _insert_record(self, name: str, file_id: ObjectId, staged: StagedFile,
                              signature: Signature) -> ModelRecord:
@@ -331,10 +329,11 @@ class GridFSStore(ModelStore):
         return [_record(d) for d in docs]
 
     async def read(self, record: ModelRecord) -> bytes:
-        async with guarded(f"read {record.name} version {record.version}"):
-            stream = await self._bucket.open_download_stream(object_id(record.file_id))
-            data: bytes = await stream.read()
-        return data
+        try:
+            async with guarded(f"read {record.name} version {record.version}"):
+                return await read_file(self._db, object_id(record.file_id))
+        except MissingFile:
+            raise ModelNotFound(f"bytes of {record.name} version {record.version} are gone") from None
 
     async def change_marker(self) -> str:
         streamed = self.watcher.marker
@@ -354,7 +353,7 @@ class GridFSStore(ModelStore):
 
 
 def _read_hashed(source: Any, digest: Any) -> bytes:
-    block: bytes = source.read(READ_BYTES)
+    block: bytes = source.read(BLOCK_BYTES)
     digest.update(block)
     return block
 

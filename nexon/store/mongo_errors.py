@@ -11,6 +11,7 @@ the guarded block, before this mapping sees it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,8 @@ from pymongo.errors import (
 )
 
 from nexon.errors import ModelNotFound, StoreUnavailable
+
+log = logging.getLogger("nexon.store.gridfs")
 
 
 def describe(exc: PyMongoError) -> str:
@@ -50,6 +53,7 @@ async def guarded(what: str) -> AsyncIterator[None]:
     except NoFile:
         raise ModelNotFound(f"the bytes of {what} are gone from GridFS") from None
     except PyMongoError as exc:
+        log.debug("MongoDB error while trying to %s: %r", what, exc)
         raise StoreUnavailable(f"model store unavailable while trying to {what}: {describe(exc)}") from None
 
 
