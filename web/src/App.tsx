@@ -22,7 +22,7 @@ export function App() {
           <span className="logo" aria-hidden="true">
             N
           </span>
-          NEXON
+          <span className="brand-text">NEXON</span>
         </a>
         <nav aria-label="Main">
           {NAV.map((item) => (
