@@ -26,10 +26,10 @@ import onnxruntime as ort
 from grpclib.client import Channel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nexon.stubs import nexon_inference_pb2 as pb  # noqa: E402
-from nexon.stubs.nexon_inference_grpc import InferenceServiceStub  # noqa: E402
-from tests.support import models  # noqa: E402
-from tests.support.server import NexonProcess  # noqa: E402
+from nexon.stubs import nexon_inference_pb2 as pb
+from nexon.stubs.nexon_inference_grpc import InferenceServiceStub
+from tests.support import models
+from tests.support.server import NexonProcess
 
 
 def summary(latencies: list[float], wall: float) -> tuple[float, float, float]:
