@@ -105,7 +105,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, port_file
     metrics = Metrics(cache)
     dataplane = DataPlane(orchestrator, readiness.check, _version())
     app = build_app(orchestrator, settings, readiness, metrics, executor,
-                    extra_routes=V2API(dataplane).routes(), extra_openapi=V2API.openapi())
+                    extra_routes=V2API(dataplane, executor).routes(), extra_openapi=V2API.openapi())
     grpc = GrpcServer(
         [InferenceService(orchestrator, settings.grpc_max_send_bytes),
          GRPCInferenceService(dataplane, settings.grpc_max_send_bytes)],

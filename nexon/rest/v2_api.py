@@ -17,7 +17,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nexon.errors import InvalidInput
-from nexon.rest.codec import JSON, dumps
+from nexon.executor import BlockingExecutor
+from nexon.rest.codec import JSON, OFFLOAD_BYTES, dumps
 from nexon.v2 import codec
 from nexon.v2.dataplane import DataPlane
 from nexon.v2.messages import InferRequest, InferResponse, InputTensor, JsonData, ModelMetadata, Payload, RawData
@@ -28,8 +29,9 @@ _VERSIONED = _MODEL + "/versions/{model_version:str}"
 
 
 class V2API:
-    def __init__(self, dataplane: DataPlane) -> None:
+    def __init__(self, dataplane: DataPlane, executor: BlockingExecutor) -> None:
         self._plane = dataplane
+        self._executor = executor
 
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
@@ -91,9 +93,16 @@ class V2API:
         name, version = _model(request)
         body = await request.body()
         header, binary = _split(body, request.headers.get(HEADER_LENGTH))
-        doc = _loads(header)
-        infer_request, binary_outputs = infer_request_from_json(doc, binary, name, version)
+
+        def decode() -> tuple[InferRequest, Mapping[str, bool]]:
+            return infer_request_from_json(_loads(header), binary, name, version)
+
+        # Big JSON documents are decoded and encoded off the event loop.
+        large = len(header) > OFFLOAD_BYTES
+        infer_request, binary_outputs = await self._executor.run(decode) if large else decode()
         reply = await self._plane.infer(infer_request)
+        if large or sum(o.array.nbytes for o in reply.outputs) > OFFLOAD_BYTES // 8:
+            return await self._executor.run(infer_response, reply, binary_outputs)
         return infer_response(reply, binary_outputs)
 
 
