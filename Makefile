@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv serve test lint typecheck clean mongoeco-venv
+.PHONY: venv serve test lint typecheck clean mongoeco-venv system-deps web
 
 venv: $(STAMP)
 
@@ -19,7 +19,7 @@ serve: venv
 	$(BIN)/nexon serve
 
 lint: venv
-	$(BIN)/ruff check nexon tests
+	$(BIN)/ruff check nexon tests bench
 
 typecheck: venv
 	$(BIN)/mypy
@@ -36,8 +36,26 @@ $(MONGOECO_VENV)/.installed:
 	$(MONGOECO_VENV)/bin/python -m pip install -q 'mongoeco[wire]==4.11.0'
 	touch $@
 
-test: venv lint typecheck mongoeco-venv
+# Debian packages the tests drive: Chromium for the UI tests, docker-compose to validate compose.yaml.
+system-deps:
+	@if ! command -v docker-compose >/dev/null 2>&1 || ! test -x /usr/bin/chromium; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose chromium fonts-dejavu-core >/dev/null; \
+	  else \
+	    echo "the tests need Debian's chromium and docker-compose: sudo apt-get install chromium docker-compose" >&2; exit 1; \
+	  fi; \
+	fi
+
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+# The web UI: built (served by nexon serve from web/dist) and its Vitest unit tests.
+web: web/node_modules/.installed
+	cd web && npm run build && npm test
+
+test: venv lint typecheck mongoeco-venv system-deps web
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(MONGOECO_VENV) nexon/stubs build *.egg-info
+	rm -rf $(VENV) $(MONGOECO_VENV) nexon/stubs build *.egg-info web/node_modules web/dist
