@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from nexon.config import Settings, SettingsError
 from nexon.gateway.command import add_parser as add_gateway_parser
 from nexon.gateway.launcher import GatewayError
+from nexon.store.command import add_store_parser
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--version", type=int, required=True)
 
     add_gateway_parser(sub)
+    add_store_parser(sub)
 
     infer = sub.add_parser("infer", help="run a deployed model on one input (its first)")
     infer.add_argument("name")
@@ -67,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     try:
         if args.command == "serve":
             _serve(args)
+        elif args.command == "store":
+            from nexon.store.command import run_store_command
+
+            sys.exit(run_store_command(args))
         elif args.command == "gateway":
             from nexon.gateway.command import run_gateway
 

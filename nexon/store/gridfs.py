@@ -108,6 +108,7 @@ class GridFSStore(ModelStore):
         self.watcher.start()
 
     async def _start(self) -> None:
+        warned = False
         while True:
             try:
                 await self._ensure_indexes()
@@ -116,7 +117,8 @@ class GridFSStore(ModelStore):
                     log.info("start-up gc removed %d orphan(s)", removed)
                 return
             except StoreUnavailable as exc:
-                log.warning("%s; retrying", exc.message)
+                (log.debug if warned else log.warning)("%s; retrying every second", exc.message)
+                warned = True
                 await asyncio.sleep(1.0)
 
     async def _ensure_indexes(self) -> None:

@@ -11,6 +11,7 @@ the guarded block, before this mapping sees it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,6 +54,10 @@ async def guarded(what: str) -> AsyncIterator[None]:
     except NoFile:
         raise ModelNotFound(f"the bytes of {what} are gone from GridFS") from None
     except PyMongoError as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # PyMongo may turn a cancellation into an error (_OperationCancelled): keep it a cancellation.
+            raise asyncio.CancelledError from None
         log.debug("MongoDB error while trying to %s: %r", what, exc)
         raise StoreUnavailable(f"model store unavailable while trying to {what}: {describe(exc)}") from None
 
