@@ -14,6 +14,7 @@ import grpc
 import httpx
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from nexon.stubs import nexon_inference_pb2 as pb
@@ -192,3 +193,25 @@ def test_bad_settings_fail_fast_with_the_setting_named(start_server: Start) -> N
 
 def test_model_built_here_is_valid_onnx() -> None:
     onnx.checker.check_model(onnx.load_model_from_string(big_model(1)))
+
+
+def test_grpc_message_limits_from_env(start_server: Start) -> None:
+    server = start_server(env={"GRPC_MAX_RECV_BYTES": "4096", "GRPC_MAX_SEND_BYTES": "4096"})
+    with httpx.Client(base_url=server.http_url, timeout=30) as c:
+        upload_ok(c, "fork.onnx", models.one_in_two_out(), deploy=True)  # the reply is twice the request
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        predict = channel.unary_unary("/nexon.grpc.inference.v1.InferenceService/Predict",
+                                      request_serializer=pb.PredictRequest.SerializeToString,
+                                      response_deserializer=pb.PredictReply.FromString)
+
+        def call(n: int) -> pb.PredictReply:
+            x = np.ones(n, dtype=np.float32)
+            return predict(pb.PredictRequest(model_name="fork.onnx", input=pb.RequestTensor(
+                dims=[n], tensor_content=x.tobytes())), timeout=30)
+
+        assert [len(o.tensor_content) for o in call(100).outputs] == [400, 400]
+        for n, limit in ((700, "GRPC_MAX_SEND_BYTES=4096"), (2000, "GRPC_MAX_RECV_BYTES=4096")):
+            with pytest.raises(grpc.RpcError) as err:
+                call(n)
+            assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and limit in err.value.details()
+    assert httpx.get(f"{server.http_url}/healthz").status_code == 200
