@@ -10,6 +10,7 @@ transaction that inserts its record; a crash in between leaves only an orphan bl
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sqlite3
@@ -26,6 +27,7 @@ from nexon.executor import BlockingExecutor
 from nexon.store.base import DATE_FORMAT, ModelRecord, ModelStore, Status
 
 T = TypeVar("T")
+log = logging.getLogger("nexon.store.local")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -76,6 +78,9 @@ class LocalStore(ModelStore):
 
     async def open(self) -> None:
         await self._executor.run(self._open_sync)
+        removed = await self.gc()  # what a killed upload or delete left behind
+        if removed:
+            log.info("start-up gc removed %d orphan file(s) from %s", removed, self.root)
 
     def _open_sync(self) -> None:
         try:

@@ -80,9 +80,13 @@ def test_kill_9_mid_upload_leaves_no_visible_model(start_server: Start) -> None:
     def body() -> Iterator[bytes]:
         yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"half.onnx\"\r\n"
                "Content-Type: application/octet-stream\r\n\r\n").encode()
+        staging = server.workdir / "store" / "tmp"
         for i in range(0, len(data), 256 * 1024):
             yield data[i:i + 256 * 1024]
             if i >= 2 * 1024 * 1024:
+                deadline = time.monotonic() + 30
+                while not list(staging.glob("upload-*.part")) and time.monotonic() < deadline:
+                    time.sleep(0.05)  # until the server is writing the upload
                 server.proc.kill()  # type: ignore[union-attr]  # SIGKILL, mid-body
                 time.sleep(0.2)
         yield f"\r\n--{boundary}--\r\n".encode()
@@ -99,6 +103,8 @@ def test_kill_9_mid_upload_leaves_no_visible_model(start_server: Start) -> None:
         assert c.get("/models/half.onnx").status_code == 404
         blobs = list((server.workdir / "store" / "blobs").iterdir())
         assert blobs == []  # the partial bytes never became a blob
+        assert list((server.workdir / "store" / "tmp").iterdir()) == []  # start-up gc took the staging file
+        assert "start-up gc removed 1 orphan" in server.log()
         ok = upload_ok(c, "half.onnx", models.scale())  # and the name is still free: version 1
         assert c.get("/models/half.onnx").json()["version"] == 1 and ok["model_id"]
 
