@@ -17,6 +17,7 @@ import pytest
 from nexon.stubs import nexon_inference_pb2 as pb
 from tests.support import models
 from tests.support.gateway import GatewayProcess
+from tests.support.mongo import MongoecoServer, external_uri, with_database
 from tests.support.rest import upload_ok
 from tests.support.server import NexonProcess
 
@@ -43,10 +44,18 @@ def _can_infer(server: NexonProcess) -> bool:
     return r.status_code == 200
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    base = tmp_path_factory.mktemp("replicas")
-    store = f"file://{base / 'shared-store'}"
+@pytest.fixture(scope="module", params=["local", "gridfs"])
+def fleet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    """Three replicas on one store: one local directory, or one MongoDB (mongoeco, or NEXON_TEST_MONGO_URI)."""
+    base = tmp_path_factory.mktemp(f"replicas-{request.param}")
+    mongo: MongoecoServer | None = None
+    if request.param == "local":
+        store = f"file://{base / 'shared-store'}"
+    elif external_uri():
+        store = with_database(external_uri() or "", f"nexon_replicas_{int(time.time() * 1000)}")
+    else:
+        mongo = MongoecoServer(base / "mongo").start()
+        store = mongo.uri("nexon_replicas")
     replicas = [NexonProcess(base / f"r{i}", store_uri=store).start() for i in range(3)]
     with httpx.Client(base_url=replicas[0].http_url, timeout=60) as c:
         upload_ok(c, "rep.onnx", models.scale(2.0), deploy=True)
@@ -62,6 +71,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     gateway.stop()
     for r in replicas:
         r.kill()
+    if mongo is not None:
+        mongo.stop()
 
 
 def _predict_request() -> pb.PredictRequest:
