@@ -18,8 +18,8 @@ import onnxruntime as ort
 import pytest
 
 from nexon.stubs import nexon_inference_pb2 as pb
+from tests.support.backend_cases import SUITES, Case, load_cases, matches
 from tests.support.server import NexonProcess
-from tests.v2.backend_cases import SUITES, Case, load_cases, matches
 
 GRPC_TYPES = {np.dtype(np.float32): pb.DT_FLOAT32, np.dtype(np.float64): pb.DT_FLOAT64,
               np.dtype(np.int32): pb.DT_INT32, np.dtype(np.int64): pb.DT_INT64, np.dtype(np.bool_): pb.DT_BOOL}

@@ -16,8 +16,8 @@ import onnxruntime as ort
 import pytest
 from tritonclient.utils import InferenceServerException
 
+from tests.support.backend_cases import SUITES, Case, load_cases, matches
 from tests.support.server import NexonProcess
-from tests.v2.backend_cases import SUITES, Case, load_cases, matches
 from tests.v2.support import PROTOCOLS, infer
 
 SERVER_ERRORS = ("500", "StatusCode.INTERNAL", "StatusCode.UNKNOWN")

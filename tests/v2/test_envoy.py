@@ -14,10 +14,10 @@ import tritonclient.grpc as tgrpc
 from tritonclient.utils import InferenceServerException
 
 from tests.support import models as base_models
+from tests.support.backend_cases import load_cases, matches
 from tests.support.gateway import GatewayProcess
 from tests.support.server import NexonProcess
 from tests.v2 import models
-from tests.v2.backend_cases import load_cases, matches
 from tests.v2.support import PROTOCOLS, deploy, grpc_client, http_client, infer
 from tests.v2.test_real_models import MODELS, _feeds
 
