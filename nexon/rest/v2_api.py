@@ -160,7 +160,8 @@ def _string(value: Any, where: str) -> str:
 
 def _shape(value: Any, where: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in value):
-        raise InvalidInput(f"{where}.shape must be a list of integers")
+        # orjson reads integers past 64 bits as floats: those land here too.
+        raise InvalidInput(f"{where}.shape must be a list of 64-bit integers")
     return tuple(value)
 
 

@@ -1,6 +1,8 @@
 """V2 tensors to and from arrays: JSON data, raw bytes and typed gRPC contents.
 
 Rules (README "V2 JSON rules"):
+- `shape` has at most 64 dims, none negative, and must describe an array numpy can hold
+  (non-zero dims x item size within 2^63 - 1 bytes).
 - `data` may be flat (row-major) or nested; it must hold exactly prod(shape) elements.
 - BOOL takes JSON true/false only; integer datatypes take JSON integers only, range-checked,
   exact to 64 bits (no float rounding beyond 2^53); floating datatypes take numbers and the
@@ -33,6 +35,8 @@ BYTES = "BYTES"
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf,
                    "nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _LENGTH = struct.Struct("<I")
+MAX_DIMS = 64  # numpy's limit on an array's rank
+_MAX_BYTES = 2**63 - 1
 UNSUPPORTED_PARAMETERS = ("shared_memory_region", "shared_memory_byte_size", "shared_memory_offset",
                           "classification")
 
@@ -63,9 +67,7 @@ def decode(tensor: InputTensor, spec: TensorSpec) -> np.ndarray:
             f"datatype mismatch for input {tensor.name!r}: model expects {expected.v2}, received {received.v2}"
         )
     shape = tensor.shape
-    if any(d < 0 for d in shape):
-        raise InvalidInput(f"input {tensor.name!r}: shape must not have negative dims, received {list(shape)}")
-    count = math.prod(shape)
+    count = element_count(shape, expected, tensor.name)
     data = tensor.data
     if isinstance(data, RawData):
         flat = _from_raw(data.content, expected, count, tensor.name)
@@ -80,6 +82,22 @@ def decode(tensor: InputTensor, spec: TensorSpec) -> np.ndarray:
     array = flat.reshape(shape)
     check_shape(spec, array)
     return array
+
+
+def element_count(shape: Sequence[int], element: ElementType, name: str) -> int:
+    """prod(shape), for a shape an array can have; anything else is InvalidInput naming why."""
+    if len(shape) > MAX_DIMS:
+        raise InvalidInput(f"input {name!r}: shape has {len(shape)} dims; at most {MAX_DIMS} are supported")
+    if any(d < 0 for d in shape):
+        raise InvalidInput(f"input {name!r}: shape must not have negative dims, received {list(shape)}")
+    # numpy (and ORT) refuse a shape whose non-zero dims times the item size pass 2^63 - 1 bytes,
+    # even when another dim is 0.
+    if math.prod(d for d in shape if d) * element.itemsize > _MAX_BYTES:
+        raise InvalidInput(
+            f"input {name!r}: shape {list(shape)} is too large: its dims multiply past 2^63 - 1 bytes "
+            f"of {element.v2}"
+        )
+    return math.prod(shape)
 
 
 def _from_json(values: Any, element: ElementType, name: str) -> np.ndarray:
