@@ -12,10 +12,12 @@ from collections.abc import Awaitable, Callable
 import numpy as np
 
 from nexon.core.orchestrator import Orchestrator
+from nexon.core.runtime import LoadedModel
+from nexon.core.signature import TensorSpec
 from nexon.errors import InvalidInput, ModelNotFound, NotDeployed
 from nexon.store.base import ModelRecord
 from nexon.v2 import codec
-from nexon.v2.messages import InferRequest, InferResponse, ModelMetadata, ServerMetadata
+from nexon.v2.messages import InferRequest, InferResponse, InputTensor, ModelMetadata, ServerMetadata
 
 PLATFORM = "onnxruntime_onnx"
 EXTENSIONS = ("binary_tensor_data",)
@@ -76,16 +78,12 @@ class DataPlane:
 
     async def infer(self, request: InferRequest) -> InferResponse:
         record = await self._record(request.model_name, request.model_version)
-        signature = (await self._core.session(record)).signature
+        model = await self._core.session(record)
         feeds: dict[str, np.ndarray] = {}
         for tensor in request.inputs:
             if tensor.name in feeds:
                 raise InvalidInput(f"input {tensor.name!r} is given twice")
-            spec = signature.input(tensor.name)
-            if spec is None:
-                known = ", ".join(s.name for s in signature.inputs)
-                raise InvalidInput(f"unknown input {tensor.name!r}; the model's inputs are {known}")
-            feeds[tensor.name] = codec.decode(tensor, spec)
+            feeds[tensor.name] = codec.decode(tensor, _spec(model, tensor))
         if len(set(request.outputs)) != len(request.outputs):
             raise InvalidInput("an output is requested twice")
         prediction = await self._core.infer(record.name, feeds, list(request.outputs) or None, record.version)
@@ -95,3 +93,16 @@ class DataPlane:
             id=request.id,
             outputs=tuple(codec.output_tensor(o.name, o.value) for o in prediction.outputs),
         )
+
+
+def _spec(model: LoadedModel, tensor: InputTensor) -> TensorSpec:
+    """The input's spec; an initializer-backed (optional) input is typed by the request and
+    left to ONNX Runtime to check, as the runtime exposes only its name."""
+    spec = model.signature.input(tensor.name)
+    if spec is not None:
+        return spec
+    if tensor.name in model.optional_inputs:
+        return TensorSpec(tensor.name, codec.element_for(tensor.datatype, tensor.name).onnx, None)
+    known = ", ".join(s.name for s in model.signature.inputs)
+    optional = f" (optional: {', '.join(sorted(model.optional_inputs))})" if model.optional_inputs else ""
+    raise InvalidInput(f"unknown input {tensor.name!r}; the model's inputs are {known}{optional}")

@@ -1,6 +1,5 @@
-"""Malformed V2 requests get 400 / INVALID_ARGUMENT with the same message on REST and gRPC.
-
-Real `nexon serve`, real clients."""
+"""Malformed V2 requests get 400 / INVALID_ARGUMENT with the same message on REST and gRPC;
+initializer-backed (optional) inputs can be overridden. Real `nexon serve`, real clients."""
 
 from __future__ import annotations
 
@@ -9,6 +8,7 @@ from typing import Any
 
 import grpc
 import httpx
+import numpy as np
 import pytest
 from onnx import TensorProto
 from tritonclient.grpc import service_pb2, service_pb2_grpc
@@ -22,6 +22,7 @@ from tests.v2.support import deploy
 @pytest.fixture(scope="module")
 def deployed(server: NexonProcess) -> NexonProcess:
     deploy(server, "ids.onnx", models.identities())
+    deploy(server, "bias.onnx", base_models.with_optional_input())
     deploy(server, "rank64.onnx", base_models.identity(TensorProto.FLOAT, [None] * 64))
     return server
 
@@ -98,3 +99,40 @@ def test_shapes_at_the_limits_still_run(raw: httpx.Client) -> None:
     fits = [2**20] * 3 + [0] + [1] * 60
     status, body = _rest(raw, "rank64", [{"name": "x", "datatype": "FP32", "shape": fits, "data": []}])
     assert status == 200 and body["outputs"][0]["shape"] == fits and body["outputs"][0]["data"] == []
+
+
+# -- initializer-backed (optional) inputs ----------------------------------------------------
+
+
+def test_optional_input_can_be_overridden_on_rest(raw: httpx.Client) -> None:
+    x = {"name": "x", "datatype": "FP32", "shape": [3], "data": [1, 2, 3]}
+    bias = {"name": "bias", "datatype": "FP32", "shape": [3], "data": [0.5, 0.25, -1]}
+    status, body = _rest(raw, "bias", [x, bias])
+    assert status == 200, body
+    assert body["outputs"] == [{"name": "y", "datatype": "FP32", "shape": [3], "data": [1.5, 2.25, 2.0]}]
+    status, body = _rest(raw, "bias", [x, {**bias, "datatype": "FP64"}])
+    assert status == 400 and "expected: (tensor(float))" in body["error"]
+    status, body = _rest(raw, "bias", [x, {**bias, "shape": [1, 3]}])
+    assert status == 400 and "Invalid rank for input: bias" in body["error"]
+    status, body = _rest(raw, "bias", [x, {**bias, "name": "nope"}])
+    assert status == 400 and body["error"] == "unknown input 'nope'; the model's inputs are x (optional: bias)"
+
+
+def test_optional_input_can_be_overridden_on_grpc(channel: grpc.Channel) -> None:
+    stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+    request = service_pb2.ModelInferRequest(model_name="bias", inputs=[
+        _fp32("x", [3], [1, 2, 3]), _fp32("bias", [3], [100, 200, 300])])
+    reply = stub.ModelInfer(request)
+    assert np.frombuffer(reply.raw_output_contents[0], "<f4").tolist() == [101.0, 202.0, 303.0]
+    short = service_pb2.ModelInferRequest(model_name="bias", inputs=[_fp32("x", [3], [1, 2, 3]),
+                                                                      _fp32("bias", [2], [1, 2])])
+    code, details = _grpc_error(lambda: stub.ModelInfer(short))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "Got invalid dimensions for input: bias" in details
+
+
+def test_metadata_lists_required_inputs_only(raw: httpx.Client, channel: grpc.Channel) -> None:
+    meta = raw.get("/v2/models/bias").json()
+    assert meta["inputs"] == [{"name": "x", "datatype": "FP32", "shape": [3]}]
+    reply = service_pb2_grpc.GRPCInferenceServiceStub(channel).ModelMetadata(
+        service_pb2.ModelMetadataRequest(name="bias"))
+    assert [(t.name, t.datatype, list(t.shape)) for t in reply.inputs] == [("x", "FP32", [3])]
