@@ -7,6 +7,8 @@ Collections of the database:
                 the records using it, so a content is stored once and removed with its last record
     uploads     a lease per running upload, its heartbeat refreshed while the bytes stream;
                 gc removes the chunks of an upload only once its lease has gone stale
+    versions    {_id: name, last}: the highest version a name has ever been given, advanced
+                atomically per upload and never lowered, so a deleted version's number is not reused
     meta        {_id: "generation"}: bumped on every write, the cheap change marker to poll
     fs.files / fs.chunks    GridFS
 
@@ -90,6 +92,7 @@ class GridFSStore(ModelStore):
         self._blobs: AsyncCollection[Doc] = db["blobs"]
         self._uploads: AsyncCollection[Doc] = db["uploads"]
         self._meta: AsyncCollection[Doc] = db["meta"]
+        self._versions: AsyncCollection[Doc] = db["versions"]
         self._bucket = AsyncGridFSBucket(db)
         self.lease_ttl_s = lease_ttl_s
         self._heartbeat_s = heartbeat_s
@@ -229,22 +232,34 @@ class GridFSStore(ModelStore):
 
     async def _insert_record(self, name: str, file_id: ObjectId, staged: StagedFile,
                              signature: Signature) -> ModelRecord:
-        """Next version = highest + 1; on a duplicate (a concurrent upload took it) look again.
+        """The record under the name's next version, taken from its counter once the bytes are stored.
 
-        Only a record that lands takes a number, so failed uploads leave no gaps."""
+        A number is never handed out twice, even after deletes. A store write failing after the
+        counter moved leaves a gap; undoing the move could hand out a number whose insert did land."""
         doc: Doc = {"file_id": file_id, "name": name, "upload": date.today().strftime(DATE_FORMAT),
                     "deploy": None, "status": Status.UPLOADED.value, "sha256": staged.sha256,
                     "size_bytes": staged.size_bytes, "signature": signature.to_json()}
         async with guarded("store a model record"):
             while True:
-                last = await self._models.find_one({"name": name}, {"version": 1}, sort=[("version", DESCENDING)])
-                doc["version"] = (int(last["version"]) if last else 0) + 1
+                doc["version"] = await self._next_version(name)
                 doc["_id"] = ObjectId()
                 try:
                     await self._models.insert_one(doc)
                     return _record(doc)
                 except DuplicateKeyError:
-                    continue
+                    continue  # a record the counter does not know of (written before it existed): skip its number
+
+    async def _next_version(self, name: str) -> int:
+        while True:
+            counter = await self._versions.find_one_and_update(
+                {"_id": name}, {"$inc": {"last": 1}}, return_document=ReturnDocument.AFTER)
+            if counter is not None:
+                return int(counter["last"])
+            # No counter yet (a new name, or a database from before counters): seed it from the
+            # highest stored version. Of concurrent seeds the first wins; the others just advance it.
+            last = await self._models.find_one({"name": name}, {"version": 1}, sort=[("version", DESCENDING)])
+            with contextlib.suppress(DuplicateKeyError):
+                await self._versions.insert_one({"_id": name, "last": int(last["version"]) if last else 0})
 
     async def _release_blob(self, sha256: str) -> None:
         """Count one record less; remove the bytes with the last. A failure here leaves work for gc."""

@@ -50,6 +50,29 @@ async def test_versions_count_up_per_name(store: ModelStore, executor: BlockingE
     assert [r.version for r in await store.list(name="a.onnx")] == [1, 2]
 
 
+async def test_a_deleted_version_number_is_never_reused(store: ModelStore, executor: BlockingExecutor) -> None:
+    first = [await put(store, executor, "x.onnx", b"x") for _ in range(3)]
+    assert [r.version for r in first] == [1, 2, 3]
+    await store.delete(first[2].id)
+    fourth = await put(store, executor, "x.onnx", b"different bytes")
+    assert fourth.version == 4
+    with pytest.raises(ModelNotFound):
+        await store.find("x.onnx", 3)  # 3 stays gone: it never comes to mean other bytes
+    assert await store.read(await store.find("x.onnx", 4)) == b"different bytes"
+    assert [r.version for r in await store.list(name="x.onnx")] == [1, 2, 4]
+
+
+async def test_versions_continue_after_every_version_is_deleted(store: ModelStore, executor: BlockingExecutor) -> None:
+    records = [await put(store, executor, "x.onnx", bytes([i])) for i in range(3)]
+    for record in records:
+        await store.delete(record.id)
+    assert await store.list(name="x.onnx") == []
+    again = await put(store, executor, "x.onnx", b"new")
+    other = await put(store, executor, "y.onnx", b"new")
+    assert (again.version, other.version) == (4, 1)  # the counter is per name
+    assert [r.version for r in await store.list(name="x.onnx")] == [4]
+
+
 async def test_same_bytes_stored_once(store: ModelStore, executor: BlockingExecutor) -> None:
     data = os.urandom(1000)
     one = await put(store, executor, "a.onnx", data)

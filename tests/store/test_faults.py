@@ -132,8 +132,11 @@ def test_mongodb_stops_under_load_and_comes_back(mongo_sqlite: MongoecoServer, t
             assert listing[live["model_id"]]["status"] == "Deployed"
             for model_id, digest in uploaded.items():
                 assert listing[model_id]["sha256"] == digest
+            # Distinct versions; an upload the outage failed after its number was taken leaves a gap,
+            # so the highest version is bounded by the attempts, not the successes.
             versions = sorted(r["version"] for r in listing.values() if r["name"].startswith("up-"))
-            assert versions == list(range(1, len(versions) + 1))
+            assert len(versions) == len(set(versions)) >= counts["upload"][200]
+            assert 1 <= versions[0] and versions[-1] <= sum(counts["upload"].values())
     finally:
         stop.set()
         proc.kill()
