@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ModelRecord } from "../types";
-import { counts, displayName, filterModels, formatBytes, isOnnxFile } from "./models";
+import { counts, filterModels, formatBytes, isOnnxFile, sameModel } from "./models";
 
 function record(i: number): ModelRecord {
   const name = `model-${i % 50}.onnx`;
@@ -54,9 +54,19 @@ describe("names and sizes", () => {
   });
 
   it("formats", () => {
-    expect(displayName("scale.onnx")).toBe("scale");
     expect(formatBytes(512)).toBe("512 B");
     expect(formatBytes(5 * 1024 * 1024)).toBe("5.0 MB");
     expect(formatBytes(300 * 1024)).toBe("300 KB");
+  });
+});
+
+describe("sameModel", () => {
+  it("matches a route name with or without the suffix, and nothing looser", () => {
+    expect(sameModel("scale.onnx", "scale.onnx")).toBe(true);
+    expect(sameModel("scale.onnx", "scale")).toBe(true);
+    expect(sameModel("..onnx", ".")).toBe(true);
+    expect(sameModel("..onnx", "..onnx")).toBe(true);
+    expect(sameModel("scale.onnx", "scale.onnx.onnx")).toBe(false);
+    expect(sameModel("my model?#.onnx", "my model")).toBe(false);
   });
 });

@@ -21,9 +21,9 @@ export function counts(records: ModelRecord[]): Record<StatusFilter, number> {
   return { all: records.length, deployed, uploaded: records.length - deployed };
 }
 
-/** The name without its ".onnx" suffix, for display. */
-export function displayName(name: string): string {
-  return name.endsWith(".onnx") ? name.slice(0, -".onnx".length) : name;
+/** Whether a route's name means this model: names may leave out ".onnx", as the server allows. */
+export function sameModel(modelName: string, routeName: string): boolean {
+  return modelName === routeName || modelName === `${routeName}.onnx`;
 }
 
 export function formatBytes(n: number): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { curlSnippet, grpcurlSnippet, predictRequest, pythonLiteral, pythonSnippet, shellQuote } from "./snippets";
+import { curlSnippet, grpcurlSnippet, inferUrl, predictRequest, pythonLiteral, pythonSnippet, shellQuote } from "./snippets";
 
 describe("shellQuote", () => {
   it("keeps a word with single quotes one shell word", () => {
@@ -49,5 +49,35 @@ describe("snippets", () => {
 
   it("has no Predict body for dtypes Predict cannot carry", () => {
     expect(predictRequest("s.onnx", ["x"], "string")).toBeNull();
+  });
+});
+
+describe("inferUrl", () => {
+  const encoded = "http://h:8000/inference/infer/my%20model%3F%23.onnx";
+
+  it("makes the name one percent-encoded path segment, whatever the server wrote", () => {
+    expect(inferUrl("http://h:8000/inference/infer/my model?#.onnx", "my model?#.onnx")).toBe(encoded);
+    expect(inferUrl(encoded, "my model?#.onnx")).toBe(encoded);
+    expect(inferUrl("http://h:8000/inference/infer/a%2Fb.onnx", "a%2Fb.onnx")).toBe(
+      "http://h:8000/inference/infer/a%252Fb.onnx",
+    );
+    expect(inferUrl("http://h:8000/inference/infer/..onnx", "..onnx")).toBe("http://h:8000/inference/infer/..onnx");
+  });
+
+  it("keeps a path prefix in front of the API (Envoy behind a route)", () => {
+    expect(inferUrl("https://gw.example/nexon/inference/infer/x.onnx", "a b.onnx")).toBe(
+      "https://gw.example/nexon/inference/infer/a%20b.onnx",
+    );
+    expect(inferUrl("https://gw.example/nexon/", "a.onnx")).toBe("https://gw.example/nexon/inference/infer/a.onnx");
+  });
+
+  it("gives snippets a URL curl and urllib accept as it is", () => {
+    const url = inferUrl("http://h:8000/inference/infer/x", "it's my model?#.onnx");
+    expect(url).toBe("http://h:8000/inference/infer/it's%20my%20model%3F%23.onnx");
+    expect(curlSnippet(url, [1]).split("\n")[0]).toBe(
+      `curl -sS -X POST 'http://h:8000/inference/infer/it'\\''s%20my%20model%3F%23.onnx' \\`,
+    );
+    expect(pythonSnippet(url, [1])).toContain(`    "http://h:8000/inference/infer/it's%20my%20model%3F%23.onnx",`);
+    expect(new URL(url).pathname).toBe("/inference/infer/it's%20my%20model%3F%23.onnx");
   });
 });

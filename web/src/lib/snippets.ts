@@ -17,6 +17,18 @@ export function pythonLiteral(value: Json): string {
   return `{${entries.join(", ")}}`;
 }
 
+const INFER_PATH = "/inference/infer/";
+
+/**
+ * The REST inference URL of a model at the server's endpoint: whatever the server wrote after
+ * `/inference/infer/` (raw or percent-encoded), the name becomes one encoded path segment here.
+ */
+export function inferUrl(endpoint: string, name: string): string {
+  const at = endpoint.lastIndexOf(INFER_PATH);
+  const base = at < 0 ? endpoint.replace(/\/+$/, "") : endpoint.slice(0, at);
+  return `${base}${INFER_PATH}${encodeURIComponent(name)}`;
+}
+
 export function curlSnippet(url: string, input: Json): string {
   return [
     `curl -sS -X POST ${shellQuote(url)} \\`,

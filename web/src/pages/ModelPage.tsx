@@ -2,8 +2,8 @@ import { useEffect, useMemo, useState } from "react";
 import { api } from "../api";
 import { CopyBlock } from "../components/CopyBlock";
 import { Notice, StatusBadge } from "../components/Notice";
-import { displayName, formatBytes } from "../lib/models";
-import { curlSnippet, grpcurlSnippet, predictRequest, PROTO_PATH, pythonSnippet } from "../lib/snippets";
+import { formatBytes } from "../lib/models";
+import { curlSnippet, grpcurlSnippet, inferUrl, predictRequest, PROTO_PATH, pythonSnippet } from "../lib/snippets";
 import { exampleInput, formatShape, isDynamic } from "../lib/tensor";
 import { href } from "../router";
 import type { Dim, ModelDetail, TensorSpec } from "../types";
@@ -93,7 +93,7 @@ export function ModelPage({ name, version }: { name: string; version: number | n
     if (!model) return null;
     const first = model.inputs[0];
     const input = first ? exampleInput(first) : [];
-    const rest = via === "envoy" ? model.endpoints.rest_envoy : model.endpoints.rest_direct;
+    const rest = inferUrl(via === "envoy" ? model.endpoints.rest_envoy : model.endpoints.rest_direct, model.name);
     const target = via === "envoy" ? model.endpoints.grpc_envoy : model.endpoints.grpc_direct;
     const body = first ? predictRequest(model.name, input, first.dtype) : null;
     return {
@@ -125,7 +125,7 @@ export function ModelPage({ name, version }: { name: string; version: number | n
       </p>
       <div className="page-head">
         <h1 id="model-title">
-          {displayName(model.name)} <span className="muted">v{model.version}</span>
+          {model.name} <span className="muted">v{model.version}</span>
         </h1>
         <StatusBadge status={model.status} />
         {model.status === "Deployed" && (
@@ -179,13 +179,13 @@ export function ModelPage({ name, version }: { name: string; version: number | n
             <tr>
               <th scope="row">REST via Envoy</th>
               <td>
-                <code className="break">POST {e.rest_envoy}</code>
+                <code className="break">POST {inferUrl(e.rest_envoy, model.name)}</code>
               </td>
             </tr>
             <tr>
               <th scope="row">REST direct</th>
               <td>
-                <code className="break">POST {e.rest_direct}</code>
+                <code className="break">POST {inferUrl(e.rest_direct, model.name)}</code>
               </td>
             </tr>
             <tr>

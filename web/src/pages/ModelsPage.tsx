@@ -2,7 +2,7 @@ import { memo, useCallback, useDeferredValue, useEffect, useMemo, useState } fro
 import { api, ApiError } from "../api";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Notice, StatusBadge } from "../components/Notice";
-import { counts, displayName, filterModels, type StatusFilter } from "../lib/models";
+import { counts, filterModels, type StatusFilter } from "../lib/models";
 import { href } from "../router";
 import type { ModelRecord } from "../types";
 
@@ -26,11 +26,11 @@ const Row = memo(function Row({
   busy: boolean;
   onAction: (action: Action, record: ModelRecord) => void;
 }) {
-  const label = `${displayName(record.name)} v${record.version}`;
+  const label = `${record.name} v${record.version}`;
   return (
     <tr data-testid="model-row" data-name={record.name} data-version={record.version} data-status={record.status}>
       <td data-label="Name">
-        <a href={href({ page: "model", name: record.name, version: record.version })}>{displayName(record.name)}</a>
+        <a href={href({ page: "model", name: record.name, version: record.version })}>{record.name}</a>
       </td>
       <td data-label="Version" className="num">
         {record.version}

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { api } from "../api";
 import { Notice } from "../components/Notice";
-import { displayName } from "../lib/models";
+import { sameModel } from "../lib/models";
 import { compactJson, exampleInput, formatShape, preview, shapeOf } from "../lib/tensor";
 import { href, navigate } from "../router";
 import type { Json, ModelRecord } from "../types";
@@ -34,7 +34,7 @@ export function PlaygroundPage({ name }: { name: string | null }) {
 
   const selected = useMemo(() => {
     if (!models || models.length === 0) return undefined;
-    return models.find((m) => m.name === name || displayName(m.name) === name) ?? (name ? undefined : models[0]);
+    return models.find((m) => name !== null && sameModel(m.name, name)) ?? (name ? undefined : models[0]);
   }, [models, name]);
 
   useEffect(() => {
@@ -111,7 +111,7 @@ export function PlaygroundPage({ name }: { name: string | null }) {
                 {!selected && <option value="">Choose a deployed model</option>}
                 {models.map((m) => (
                   <option key={m._id} value={m.name}>
-                    {displayName(m.name)} (v{m.version})
+                    {m.name} (v{m.version})
                   </option>
                 ))}
               </select>
@@ -183,7 +183,7 @@ export function PlaygroundPage({ name }: { name: string | null }) {
                   </Notice>
                 )}
                 {download && (
-                  <a className="button small" href={download} download={`${displayName(selected?.name ?? "output")}-output.json`}>
+                  <a className="button small" href={download} download={`${(selected?.name ?? "output").replace(/\.onnx$/, "")}-output.json`}>
                     Download full JSON
                   </a>
                 )}
