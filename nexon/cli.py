@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 from nexon.config import Settings, SettingsError
 from nexon.gateway.command import add_parser as add_gateway_parser
@@ -84,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:  # `nexon models list | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     sys.exit(0)
 
 
@@ -92,7 +96,10 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = Settings.from_env(http_bind=args.http, grpc_bind=args.grpc, store_uri=args.store,
                                  web_dir=args.web_dir)
-    run(settings, port_file=args.port_file)
+    try:
+        run(settings, port_file=args.port_file)
+    except OSError as exc:  # a port in use, an address this host does not have
+        raise CliError(f"cannot serve on REST {settings.http_bind} / gRPC {settings.grpc_bind}: {exc}") from None
 
 
 def _client_command(args: argparse.Namespace) -> None:
@@ -106,6 +113,11 @@ def _client_command(args: argparse.Namespace) -> None:
                 _models(client, args)
     except httpx.TransportError as exc:
         raise CliError(f"cannot reach {args.url}: {exc}") from None
+
+
+def _segment(name: str) -> str:
+    """A model name as one URL path segment (names may hold spaces, '?', '#', '%')."""
+    return quote(name, safe="")
 
 
 def _check(response: Any) -> Any:
@@ -178,15 +190,15 @@ def _models(client: Any, args: argparse.Namespace) -> None:
         body = _check(client.post("/deployment/deploy-model/", json={"model_name": args.name, "model_id": model_id}))
         print(body["message"])
     elif args.action == "undeploy":
-        body = _check(client.put(f"/deployment/undeploy/{args.name}",
+        body = _check(client.put(f"/deployment/undeploy/{_segment(args.name)}",
                                  json={"model_name": args.name, "model_version": args.version}))
         print(body["message"])
     elif args.action == "delete":
-        print(_check(client.delete(f"/deleteModel/{args.name}/{args.version}"))["message"])
+        print(_check(client.delete(f"/deleteModel/{_segment(args.name)}/{args.version}"))["message"])
 
 
 def _find_id(client: Any, name: str, version: int) -> str:
-    record = _check(client.get(f"/models/{name}", params={"version": version}))
+    record = _check(client.get(f"/models/{_segment(name)}", params={"version": version}))
     return str(record["_id"])
 
 
@@ -217,5 +229,5 @@ def _infer(client: Any, args: argparse.Namespace) -> None:
             raise CliError(f"--input is not valid JSON: {exc}") from None
         if args.dtype:
             payload["dtype"] = args.dtype
-    body = _check(client.post(f"/inference/infer/{args.name}", json=payload))
+    body = _check(client.post(f"/inference/infer/{_segment(args.name)}", json=payload))
     print(json.dumps(body))

@@ -67,6 +67,7 @@ class Settings:
     ort_inter_op_threads: int = 0
     ort_graph_opt_level: str = "all"
     max_upload_bytes: int = 1 * GIB
+    max_request_bytes: int = 256 * MIB
     blocking_threads: int = 8
     shutdown_grace_s: float = 10 * SECONDS
     readiness_interval_s: float = 1 * SECONDS
@@ -82,7 +83,8 @@ class Settings:
                 f"ort_graph_opt_level: expected one of {', '.join(GRAPH_OPT_LEVELS)}, "
                 f"got {self.ort_graph_opt_level!r}"
             )
-        for name in ("cache_max_models", "cache_max_bytes", "max_upload_bytes", "blocking_threads"):
+        positive = ("cache_max_models", "cache_max_bytes", "max_upload_bytes", "max_request_bytes", "blocking_threads")
+        for name in positive:
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1, got {getattr(self, name)}")
         for name in ("grpc_max_recv_bytes", "grpc_max_send_bytes"):
@@ -134,6 +136,7 @@ class Settings:
         take("ORT_INTER_OP_THREADS", "ort_inter_op_threads", int)
         take("ORT_GRAPH_OPT_LEVEL", "ort_graph_opt_level", _graph_opt_level)
         take("NEXON_MAX_UPLOAD_BYTES", "max_upload_bytes", int)
+        take("NEXON_MAX_REQUEST_BYTES", "max_request_bytes", int)
         take("NEXON_BLOCKING_THREADS", "blocking_threads", int)
         take("NEXON_SHUTDOWN_GRACE", "shutdown_grace_s", float)
         take("NEXON_ENVOY_URL", "public_envoy_url")

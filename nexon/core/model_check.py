@@ -7,7 +7,10 @@ child process.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import signal
+import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -42,6 +45,15 @@ def problem_with(data: bytes) -> str | None:
     return None
 
 
+def _die_with_parent() -> None:
+    """Linux: the checker is killed with the server, even by a kill -9 (no orphans left)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def _check_file(path: str) -> str | None:
     return problem_with(Path(path).read_bytes())
 
@@ -56,7 +68,9 @@ class ModelChecker:
     def _get_pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(
+                    1, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent
+                )
             return self._pool
 
     def check(self, path: Path) -> None:
@@ -70,7 +84,8 @@ class ModelChecker:
             raise InvalidModel(problem)
 
     def shutdown(self) -> None:
+        """Stop the child and wait for it (blocks: call it off the loop)."""
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

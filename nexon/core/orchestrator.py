@@ -40,6 +40,7 @@ from nexon.store.base import ModelRecord, ModelStore, Status
 log = logging.getLogger("nexon.orchestrator")
 
 MODEL_SUFFIX = ".onnx"
+MAX_VERSION = 2**63 - 1
 
 
 def canonical_name(name: str) -> str:
@@ -98,7 +99,7 @@ class Orchestrator:
         if self._sync_task is not None:
             self._sync_task.cancel()
             await asyncio.gather(self._sync_task, return_exceptions=True)
-        self._checker.shutdown()
+        await self._executor.run(self._checker.shutdown)
 
     async def sync(self) -> None:
         """Reload the deployed map if any process changed the store since the last look."""
@@ -185,14 +186,20 @@ class Orchestrator:
         if current:
             raise AlreadyDeployed(f"{name} version {current[0].version} is already deployed; undeploy it first")
 
+    async def _find(self, model_name: str, version: int) -> ModelRecord:
+        name = canonical_name(model_name)
+        if not 1 <= version <= MAX_VERSION:
+            raise ModelNotFound(f"model {name!r} has no version {version}")
+        return await self.store.find(name, version)
+
     async def undeploy(self, model_name: str, version: int) -> ModelRecord:
-        record = await self.store.find(canonical_name(model_name), version)
+        record = await self._find(model_name, version)
         record = await self.store.undeploy(record.id)
         self._forget(record)
         return record
 
     async def delete(self, model_name: str, version: int) -> ModelRecord:
-        record = await self.store.find(canonical_name(model_name), version)
+        record = await self._find(model_name, version)
         await self.store.delete(record.id)
         self._forget(record)
         return record
@@ -211,7 +218,7 @@ class Orchestrator:
         """One record: the given version, else the deployed one, else the newest."""
         name = canonical_name(model_name)
         if version is not None:
-            return await self.store.find(name, version)
+            return await self._find(name, version)
         records = await self.store.list(name=name)
         if not records:
             raise ModelNotFound(f"no model named {name!r}")
@@ -227,6 +234,12 @@ class Orchestrator:
         if record is not None and (version is None or record.version == version):
             return record
         records = await self.store.list(name=name)
+        # Deployed by another process since the last sync: serve it now rather than refuse.
+        fresh = next((r for r in records if r.status is Status.DEPLOYED), None)
+        if fresh is not None and (record is None or fresh.id != record.id):
+            self._deployed[name] = record = fresh
+            if version is None or record.version == version:
+                return record
         if not records:
             raise ModelNotFound(f"no model named {name!r}")
         if version is not None and all(r.version != version for r in records):
@@ -247,7 +260,7 @@ class Orchestrator:
 
     def _load_file(self, record: ModelRecord, path: Path) -> LoadedModel:
         if not path.is_file():
-            raise ModelNotFound(f"the bytes of {record.name} version {record.version} are missing from the store")
+            raise StoreUnavailable(f"the bytes of {record.name} version {record.version} are missing from the store")
         return self._runtime.load(path)
 
     def _load_copy(self, data: bytes) -> LoadedModel:
@@ -305,7 +318,12 @@ def _check_filename(filename: str) -> str:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not name.lower().endswith(MODEL_SUFFIX) or len(name) <= len(MODEL_SUFFIX):
         raise InvalidModel(f"only .onnx files can be uploaded, got {filename!r}")
-    return name[: -len(MODEL_SUFFIX)] + MODEL_SUFFIX
+    stem = name[: -len(MODEL_SUFFIX)]
+    if not stem.strip("."):
+        raise InvalidModel(f"a model name needs more than dots, got {filename!r}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name) or len(name.encode()) > 255:
+        raise InvalidModel("a model name must be at most 255 bytes with no control characters")
+    return stem + MODEL_SUFFIX
 
 
 def _check_feeds(model: LoadedModel, feeds: Mapping[str, np.ndarray]) -> None:

@@ -6,6 +6,7 @@ Everything here blocks; callers run it through the BlockingExecutor.
 from __future__ import annotations
 
 import ctypes
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +29,15 @@ _OPT_LEVELS = {
 _state = ort.capi.onnxruntime_pybind11_state
 
 
+_SOURCE_PATH = re.compile(r"\S*onnxruntime_src/\S*\s*")
+
+
 def _short(exc: BaseException, limit: int = 600) -> str:
     text = str(exc).strip().replace("\n", " ")
     # ORT prefixes messages with "[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : "; keep the reason.
     if text.startswith("[ONNXRuntimeError]"):
         text = text.split(" : ", 3)[-1]
+    text = _SOURCE_PATH.sub("", text)  # ORT's own source locations mean nothing to a client
     return text[:limit]
 
 
@@ -126,7 +131,8 @@ class OrtRuntime:
         try:
             session = ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
         except Exception as exc:
-            raise InvalidModel(f"ONNX Runtime cannot load the model: {_short(exc)}") from None
+            reason = _short(exc).replace(str(path), "the model")  # never show the server's paths
+            raise InvalidModel(f"ONNX Runtime cannot load the model: {reason}") from None
         return LoadedModel(session, path.stat().st_size)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from nexon.errors import PayloadTooLarge
+from nexon.errors import PayloadTooLarge, StoreUnavailable
 from nexon.executor import BlockingExecutor
 
 _FLUSH_BYTES = 1024 * 1024
@@ -76,7 +76,10 @@ async def stage(
         os.rename(fresh, name)
         return StagedFile(Path(name), "", 0, handle)
 
-    staged = await executor.run(create)
+    try:
+        staged = await executor.run(create)
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot stage the upload in {directory}: {exc}") from None
     handle = staged._handle
     assert handle is not None
     digest = hashlib.sha256()

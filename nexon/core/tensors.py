@@ -42,7 +42,9 @@ def check_element(spec: TensorSpec, received: ElementType) -> ElementType:
 
 def check_shape(spec: TensorSpec, array: np.ndarray) -> None:
     expected = spec.shape
-    if expected is None:
+    if not expected:
+        # None: not a tensor. (): ONNX Runtime reports a scalar and an input of unknown rank
+        # alike, so that case is left to ONNX Runtime's own check.
         return
     received = array.shape
     ok = len(received) == len(expected) and all(
@@ -56,8 +58,15 @@ def check_shape(spec: TensorSpec, array: np.ndarray) -> None:
 
 
 def from_json(value: Any, spec: TensorSpec, dtype: str | None) -> np.ndarray:
-    """A nested JSON list (or scalar) as an array of the input's dtype."""
+    """A nested JSON list (or scalar) as an array of the input's dtype.
+
+    JSON rules: bool inputs take only true/false; integer inputs take integers (or floats with
+    an integral value below 2^53, where a float is still exact); float inputs take numbers and
+    the strings (or bare tokens) NaN, Infinity, -Infinity; string inputs take only strings.
+    """
     element = check_element(spec, dtypes.by_name(dtype)) if dtype else element_of(spec)
+    if element.name == "string":
+        _require_strings(value, spec.name)
     array = _cast(_as_array(value, spec.name), element, spec.name)
     check_shape(spec, array)
     return array
@@ -72,13 +81,20 @@ def from_bytes(content: bytes, dims: Sequence[int], element: ElementType | None,
         raise InvalidInput(f"input {spec.name!r}: dims are required and must not be empty")
     if any(d < 0 for d in dims):
         raise InvalidInput(f"input {spec.name!r}: dims must not be negative, received {list(dims)}")
+    if len(dims) > _MAX_RANK:
+        raise InvalidInput(f"input {spec.name!r}: {len(dims)} dims; at most {_MAX_RANK} are supported")
     expected_len = math.prod(dims) * element.itemsize
     if len(content) != expected_len:
         raise InvalidInput(
             f"input {spec.name!r}: tensor_content has {len(content)} bytes, expected {expected_len} "
             f"({' x '.join(map(str, dims))} x {element.itemsize}-byte {element.name})"
         )
-    array = np.frombuffer(content, dtype=element.wire).reshape(tuple(dims))
+    try:
+        array = np.frombuffer(content, dtype=element.wire).reshape(tuple(dims))
+    except ValueError as exc:
+        raise InvalidInput(f"input {spec.name!r}: cannot shape the data as {list(dims)}: {exc}") from None
+    if element.name == "bool" and array.size and array.view(np.uint8).max() > 1:
+        raise InvalidInput(f"input {spec.name!r}: bool tensor bytes must be 0 or 1")
     if array.dtype != element.numpy:
         array = array.astype(element.numpy)
     check_shape(spec, array)
@@ -93,8 +109,44 @@ def _as_array(value: Any, name: str) -> np.ndarray:
     except (ValueError, TypeError) as exc:
         raise InvalidInput(f"input {name!r} is not a rectangular array: {exc}") from None
     if array.dtype == object:
+        if all(isinstance(v, int) for v in array.reshape(-1).tolist()):
+            raise InvalidInput(f"input {name!r}: integer values out of the 64-bit range")
         raise InvalidInput(f"input {name!r} is not a rectangular array of numbers")
     return array
+
+
+_EXACT_FLOAT_INT = 2.0**53
+_MAX_RANK = 32
+_NON_FINITE = {"NaN": np.nan, "Infinity": np.inf, "-Infinity": -np.inf}
+
+
+def _require_strings(value: Any, name: str) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif not isinstance(item, str):
+            raise InvalidInput(f"input {name!r}: model expects strings, received {type(item).__name__} values")
+
+
+def _non_finite(array: np.ndarray, element: ElementType, name: str) -> np.ndarray:
+    """A float input with "NaN" / "Infinity" / "-Infinity" strings among its numbers."""
+    out = np.empty(array.shape, dtype=element.numpy)
+    flat, src = out.reshape(-1), array.reshape(-1)
+    for i, text in enumerate(src.tolist()):
+        special = _NON_FINITE.get(text)
+        if special is not None:
+            flat[i] = special
+            continue
+        try:
+            flat[i] = float(text)  # a number that numpy stringified beside a "NaN"
+        except ValueError:
+            raise InvalidInput(
+                f"input {name!r}: model expects {element.name}, received the string {text!r} "
+                "(only \"NaN\", \"Infinity\" and \"-Infinity\" stand for numbers)"
+            ) from None
+    return out
 
 
 def _cast(array: np.ndarray, element: ElementType, name: str) -> np.ndarray:
@@ -105,6 +157,8 @@ def _cast(array: np.ndarray, element: ElementType, name: str) -> np.ndarray:
             raise InvalidInput(f"input {name!r}: model expects strings, received {array.dtype.name} values")
         return array.astype(object)
     if source in ("U", "S"):
+        if target.kind == "f":
+            return _non_finite(array, element, name)
         raise InvalidInput(f"input {name!r}: model expects {element.name}, received strings")
     if target.kind == "b":
         if source != "b":
@@ -115,6 +169,11 @@ def _cast(array: np.ndarray, element: ElementType, name: str) -> np.ndarray:
             if not np.all(np.isfinite(array)) or not np.all(np.mod(array, 1) == 0):
                 raise InvalidInput(
                     f"input {name!r}: model expects {element.name}, received non-integer numbers"
+                )
+            if array.size and np.abs(array).max() >= _EXACT_FLOAT_INT:
+                raise InvalidInput(
+                    f"input {name!r}: integers of 2^53 or more must be written as JSON integers "
+                    "(as floats they are not exact)"
                 )
         elif source == "b":
             raise InvalidInput(f"input {name!r}: model expects {element.name}, received booleans")

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from google.protobuf.message import DecodeError
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
@@ -31,6 +32,9 @@ def translate_errors(method: F) -> F:
             await method(self, stream)
         except GRPCError:
             raise
+        except (DecodeError, UnicodeDecodeError) as exc:
+            # grpclib decodes the request inside the handler's recv_message()
+            raise GRPCError(Status.INVALID_ARGUMENT, f"the request is not a valid message: {exc}") from None
         except NexonError as exc:
             raise GRPCError(grpc_status(exc), exc.message) from None
         except Exception:

@@ -79,8 +79,10 @@ def build_app(
     async def openapi_json(request: Request) -> JSON:
         return JSON(spec)
 
+    docs_page = openapi.docs_html(spec)
+
     async def docs(request: Request) -> HTMLResponse:
-        return HTMLResponse(openapi.DOCS_HTML)
+        return HTMLResponse(docs_page)
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -99,5 +101,16 @@ def build_app(
     web = web_root(settings.web_dir)
     if web is not None:
         # The UI answers only what no route matches, so a wrong method on an API path stays a 405.
-        app.router.default = StaticFiles(directory=web, html=True)
+        app.router.default = _read_only(StaticFiles(directory=web, html=True))
+    return app
+
+
+def _read_only(static: ASGIApp) -> ASGIApp:
+    """The UI fallback answers GET/HEAD only: any other method on an unknown path is a plain 404."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
+            raise HTTPException(404, "Not Found")
+        await static(scope, receive, send)
+
     return app

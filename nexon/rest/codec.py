@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
@@ -10,7 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from nexon.errors import InvalidInput
+from nexon.errors import InvalidInput, PayloadTooLarge
 
 T = TypeVar("T")
 
@@ -42,6 +45,11 @@ class JSON(Response):
 
 #: bodies or outputs larger than this are decoded / encoded on the blocking executor
 OFFLOAD_BYTES = 256 * 1024
+#: management requests (deploy, undeploy) are small JSON documents
+SMALL_BODY_BYTES = 1024 * 1024
+#: orjson holds the GIL while it encodes: big arrays are encoded a block at a time
+_BLOCK_BYTES = 1024 * 1024
+_NON_FINITE_CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def loads(body: bytes) -> Any:
@@ -50,11 +58,78 @@ def loads(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+        first = str(exc)
+    try:  # the bare NaN / Infinity tokens Python's json module writes
+        return json.loads(body, parse_constant=_NON_FINITE_CONSTANTS.__getitem__)
+    except (ValueError, KeyError, UnicodeDecodeError):
+        raise InvalidInput(f"request body is not valid JSON: {first}") from None
 
 
-async def json_body(request: Request) -> Any:
-    return loads(await request.body())
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with PayloadTooLarge as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def json_body(request: Request, limit: int = SMALL_BODY_BYTES) -> Any:
+    return loads(await read_body(request, limit))
+
+
+def encode_array(array: np.ndarray) -> bytes:
+    """An array as nested JSON lists. Non-finite floats are written as the strings "NaN",
+    "Infinity" and "-Infinity" (JSON has no such numbers), as the V2 endpoints do."""
+    if array.ndim == 0:
+        return dumps(_finite_or_strings(array.reshape(1)).tolist()[0])  # orjson writes 0-d arrays as lists
+    return dumps(_finite_or_strings(array))
+
+
+def encode_blocks(array: np.ndarray) -> Iterator[bytes]:
+    """`encode_array` in pieces of about 1 MB, to stream: orjson holds the GIL while it encodes,
+    and one 36 MB bytes object costs tens of milliseconds just to allocate and copy."""
+    if array.ndim == 0 or array.nbytes <= _BLOCK_BYTES:
+        yield encode_array(array)
+        return
+    yield b"["
+    if array.ndim > 1 and array[0].nbytes > _BLOCK_BYTES:
+        for i, row in enumerate(array):
+            if i:
+                yield b","
+            yield from encode_blocks(row)
+    else:
+        step = max(1, _BLOCK_BYTES // max(1, array[0].nbytes if array.ndim > 1 else array.itemsize))
+        for i in range(0, len(array), step):
+            block = encode_array(array[i:i + step])[1:-1]
+            yield block if i == 0 else b"," + block
+    yield b"]"
+
+
+def _finite_or_strings(array: np.ndarray) -> Any:
+    if array.dtype.kind != "f" or np.isfinite(array).all():
+        return array
+    out = array.astype(object)
+    out[np.isnan(array)] = "NaN"
+    out[np.isposinf(array)] = "Infinity"
+    out[np.isneginf(array)] = "-Infinity"
+    return out
+
+
+_INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: no "1_0", no " 1", no other scripts' digits
+
+
+def strict_int(text: str) -> int | None:
+    return int(text) if _INTEGER.fullmatch(text) else None
+
+
+_KIND_NAMES: dict[type, str] = {int: "an integer", str: "a string", bool: "true or false"}
 
 
 def field(body: Any, name: str, kind: type[T], *, required: bool = True) -> T | None:
@@ -66,8 +141,8 @@ def field(body: Any, name: str, kind: type[T], *, required: bool = True) -> T | 
             raise InvalidInput(f"field {name!r} is required")
         return None
     value = body[name]
-    if kind is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if kind is int and isinstance(value, str) and _INTEGER.fullmatch(value):
         value = int(value)  # the original clients send versions as strings too
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise InvalidInput(f"field {name!r} must be a {kind.__name__}")
+        raise InvalidInput(f"field {name!r} must be {_KIND_NAMES.get(kind, 'a ' + kind.__name__)}")
     return value

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from nexon.config import Settings
@@ -14,7 +16,17 @@ from nexon.core import tensors
 from nexon.core.orchestrator import Orchestrator
 from nexon.errors import InvalidInput
 from nexon.executor import BlockingExecutor
-from nexon.rest.codec import JSON, OFFLOAD_BYTES, dumps, field, json_body, loads
+from nexon.rest.codec import (
+    JSON,
+    OFFLOAD_BYTES,
+    encode_array,
+    encode_blocks,
+    field,
+    json_body,
+    loads,
+    read_body,
+    strict_int,
+)
 from nexon.rest.uploads import FileUpload
 from nexon.store.base import ModelRecord, Status
 
@@ -24,7 +36,7 @@ GRPC_METHOD = "nexon.grpc.inference.v1.InferenceService/Predict"
 def endpoints_of(settings: Settings, record: ModelRecord) -> dict[str, str]:
     http_host, http_port = settings.http_address
     grpc_host, grpc_port = settings.grpc_address
-    path = f"/inference/infer/{record.name}"
+    path = f"/inference/infer/{quote(record.name, safe='')}"
     return {
         "rest_envoy": f"{settings.public_envoy_url.rstrip('/')}{path}",
         "rest_direct": f"http://{http_host}:{http_port}{path}",
@@ -34,11 +46,11 @@ def endpoints_of(settings: Settings, record: ModelRecord) -> dict[str, str]:
     }
 
 
-def _version(raw: Any) -> int:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"model version must be an integer, got {raw!r}") from None
+def _version(raw: str) -> int:
+    version = strict_int(raw)
+    if version is None:
+        raise InvalidInput(f"model version must be an integer, got {raw!r}")
+    return version
 
 
 class NexonAPI:
@@ -135,7 +147,7 @@ class NexonAPI:
         return JSON({"message": f"{record.name} version {record.version} deleted"})
 
     async def infer(self, request: Request) -> Response:
-        raw = await request.body()
+        raw = await read_body(request, self._settings.max_request_bytes)
         large = len(raw) > OFFLOAD_BYTES
         body = await self._executor.run(loads, raw) if large else loads(raw)
         if not isinstance(body, dict) or "input" not in body:
@@ -145,12 +157,18 @@ class NexonAPI:
         prediction = await self._core.infer_first(
             request.path_params["model_name"], lambda spec: tensors.from_json(value, spec, dtype), offload=large
         )
-        result = {"results": [prediction.outputs[0].value]}
-        if _nbytes(prediction.outputs[0].value) > OFFLOAD_BYTES // 8:
-            return Response(await self._executor.run(dumps, result), media_type="application/json")
-        return JSON(result)
+        value = prediction.outputs[0].value
+        if not isinstance(value, np.ndarray):
+            return JSON({"results": [value]})
+        if value.nbytes <= OFFLOAD_BYTES // 8:
+            return Response(b'{"results":[' + encode_array(value) + b"]}", media_type="application/json")
+        return StreamingResponse(self._stream_results(value), media_type="application/json")
 
-
-def _nbytes(value: Any) -> int:
-    return int(value.nbytes) if isinstance(value, np.ndarray) else 0
+    async def _stream_results(self, value: np.ndarray) -> AsyncIterator[bytes]:
+        """A big output, encoded a block at a time off the loop and sent as it is encoded."""
+        yield b'{"results":['
+        blocks = encode_blocks(value)
+        while (block := await self._executor.run(next, blocks, b"")) != b"":
+            yield block
+        yield b"]}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 _ERR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -91,12 +92,21 @@ def spec(extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
     }
 
 
-DOCS_HTML = """<!doctype html>
-<html><head><meta charset="utf-8"><title>NEXON API</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><div id="ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
-<noscript>The API description is at <a href="/openapi.json">/openapi.json</a>.</noscript>
-</body></html>
+def docs_html(spec: dict[str, Any]) -> str:
+    """A self-contained page listing every route: it needs no script or network access."""
+    rows = []
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            codes = ", ".join(op.get("responses", {}))
+            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
+                        f"<td>{html.escape(op.get('summary', ''))}</td><td>{codes}</td></tr>")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>NEXON API</title>
+<style>body{{font:15px system-ui,sans-serif;margin:2rem;color:#222}}table{{border-collapse:collapse}}
+td,th{{border-bottom:1px solid #ddd;padding:.35rem .7rem;text-align:left;vertical-align:top}}</style></head>
+<body><h1>NEXON API</h1>
+<p>The machine-readable description is <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1):
+load it into any OpenAPI viewer for request and response schemas.</p>
+<table><thead><tr><th>method</th><th>path</th><th>what it does</th><th>statuses</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table></body></html>
 """

@@ -9,11 +9,13 @@ transaction that inserts its record; a crash in between leaves only an orphan bl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -47,6 +49,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_deployed_per_name ON models(name) WHERE st
 CREATE INDEX IF NOT EXISTS models_by_sha ON models(sha256);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
+-- The last version given out per name: never decreases, so a deleted version is never reused.
+CREATE TABLE IF NOT EXISTS name_versions (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
+INSERT OR IGNORE INTO name_versions SELECT name, MAX(version) FROM models GROUP BY name;
 """
 
 _COLUMNS = "id, file_id, name, version, upload_date, deploy_date, status, sha256, size_bytes, signature"
@@ -117,8 +122,8 @@ class LocalStore(ModelStore):
         def guarded() -> T:
             try:
                 return fn()
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"local store error: {exc}") from None
+            except (sqlite3.Error, OSError) as exc:
+                raise StoreUnavailable(f"local store at {self.root} failed: {exc}") from None
 
         return await self._executor.run(guarded)
 
@@ -136,7 +141,8 @@ class LocalStore(ModelStore):
                     os.replace(staged.path, blob)
                     _fsync_dir(self._blobs)
                 (version,) = db.execute(
-                    "SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE name = ?", (name,)
+                    "INSERT INTO name_versions VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET last = last + 1 "
+                    "RETURNING last", (name,)
                 ).fetchone()
                 model_id = secrets.token_hex(12)
                 db.execute(
@@ -270,6 +276,14 @@ class LocalStore(ModelStore):
                 if not is_locked(part):
                     part.unlink(missing_ok=True)
                     removed += 1
+            # A .new file is renamed to .part right after it is locked; a load- copy lives for one
+            # session build. Old ones were left by a kill.
+            stale = time.time() - 600
+            for leftover in (*self.staging_dir.glob("upload-*.new"), *self.staging_dir.glob("load-*.onnx")):
+                with contextlib.suppress(FileNotFoundError):
+                    if leftover.stat().st_mtime < stale:
+                        leftover.unlink()
+                        removed += 1
             with self._write() as db:
                 used = {r[0] for r in db.execute("SELECT DISTINCT sha256 FROM models")}
                 for blob in self._blobs.iterdir():

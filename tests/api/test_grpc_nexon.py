@@ -204,3 +204,36 @@ async def test_rest_load_is_a_grpc_cache_hit(stub: InferenceServiceStub, client:
     grpc_ok = [line for line in client.get("/metrics").text.splitlines()
                if line.startswith("nexon_requests_total") and 'protocol="grpc"' in line and 'code="OK"' in line]
     assert grpc_ok, "gRPC requests are counted"
+
+
+def test_grpcio_undecodable_requests_are_invalid_argument(grpcio_channel: grpc.Channel) -> None:
+    raw = grpcio_channel.unary_unary(PREDICT, request_serializer=lambda b: b,
+                                     response_deserializer=pb.PredictReply.FromString)
+    valid = pb.PredictRequest(model_name="g-scale.onnx").SerializeToString()
+    for garbage in (b"\xff\xff\xff\xff", valid[:-3], b"\x0a\x03\xff\xfe\xfd"):  # junk, truncated, bad UTF-8
+        with pytest.raises(grpc.RpcError) as err:
+            raw(garbage, timeout=10)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, garbage
+        assert "not a valid message" in err.value.details()
+
+
+@pytest.mark.parametrize(
+    ("dims", "content", "text"),
+    [
+        ([2**62, 2**62, 0], b"", "cannot shape"),
+        ([1] * 1000, b"\0\0\0\0", "at most 32"),
+    ],
+)
+async def test_absurd_dims_are_invalid_argument(stub: InferenceServiceStub, dims: list[int], content: bytes,
+                                                text: str) -> None:
+    with pytest.raises(GRPCError) as err:
+        await stub.Predict(pb.PredictRequest(model_name="g-scale.onnx",
+                                             input=pb.RequestTensor(dims=dims, tensor_content=content)))
+    assert err.value.status == Status.INVALID_ARGUMENT and text in str(err.value.message)
+
+
+async def test_bool_bytes_must_be_0_or_1(stub: InferenceServiceStub) -> None:
+    with pytest.raises(GRPCError) as err:
+        await stub.Predict(pb.PredictRequest(model_name="g-ident-9.onnx", input=pb.RequestTensor(
+            dims=[2], tensor_content=b"\x02\xff", data_type=pb.DT_BOOL)))
+    assert err.value.status == Status.INVALID_ARGUMENT and "0 or 1" in str(err.value.message)

@@ -221,3 +221,62 @@ def test_grpc_message_limits_from_env(start_server: Start) -> None:
                 call(n)
             assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and limit in err.value.details()
     assert httpx.get(f"{server.http_url}/healthz").status_code == 200
+
+
+def test_healthz_stays_fast_while_a_big_output_is_encoded(start_server: Start, tmp_path: Path) -> None:
+    server = start_server()
+    with httpx.Client(base_url=server.http_url, timeout=120) as c:
+        upload_ok(c, "zeros.onnx", models.zeros(), deploy=True)
+        stop = tmp_path / "stop"
+        prober = subprocess.Popen([sys.executable, "-c", PROBE, server.http_url, str(stop)],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.5)
+            for _ in range(3):
+                with c.stream("POST", "/inference/infer/zeros.onnx", json={"input": [3000, 3000]}) as response:
+                    assert response.status_code == 200
+                    size = sum(len(chunk) for chunk in response.iter_bytes())
+                assert size > 9_000_000 * 4  # 9 M zeros as JSON
+        finally:
+            stop.touch()
+            out, _ = prober.communicate(timeout=30)
+    latencies = sorted(float(line) for line in out.split())
+    print(f"/healthz while encoding 36 MB outputs: n={len(latencies)} "
+          f"p95={latencies[int(len(latencies) * 0.95)] * 1000:.1f}ms max={latencies[-1] * 1000:.1f}ms")
+    assert len(latencies) >= 5 and latencies[int(len(latencies) * 0.95)] < 0.050
+
+
+def test_a_deploy_on_one_replica_is_served_at_once_by_another(start_server: Start, tmp_path: Path) -> None:
+    store = f"file://{tmp_path / 'shared'}"
+    a, b = start_server("a", store_uri=store), start_server("b", store_uri=store)
+    with httpx.Client(base_url=a.http_url, timeout=30) as ca, httpx.Client(base_url=b.http_url, timeout=30) as cb:
+        assert infer(cb, "fresh.onnx", [[1, 1, 1]]).status_code == 404
+        upload_ok(ca, "fresh.onnx", models.scale(5.0), deploy=True)
+        # No waiting for B's poll: a miss asks the store, which already says Deployed.
+        assert infer(cb, "fresh.onnx", [[1, 1, 1]]).json() == {"results": [[[5.0, 5.0, 5.0]]]}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_kill_9_leaves_no_child_process(start_server: Start) -> None:
+    server = start_server()
+    with httpx.Client(base_url=server.http_url, timeout=60) as c:
+        upload_ok(c, "child.onnx", models.scale())  # starts the model-check child
+    assert server.proc is not None
+    children = _children(server.proc.pid)
+    assert children, "the model checker runs in a child process"
+    server.kill()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -174,7 +174,7 @@ def test_infer_errors_name_the_problem(client: httpx.Client) -> None:
         (infer(client, "strict.onnx", [[1, 2]]), 400, "model expects [N, 3], received [1, 2]"),
         (infer(client, "strict.onnx", [1, 2, 3]), 400, "model expects [N, 3], received [3]"),
         (infer(client, "strict.onnx", [[1, 2, 3], [4, 5]]), 400, "not a rectangular array"),
-        (infer(client, "strict.onnx", [["a", "b", "c"]]), 400, "received strings"),
+        (infer(client, "strict.onnx", [["a", "b", "c"]]), 400, "received the string 'a'"),
         (infer(client, "strict.onnx", [[True, False, True]]), 400, "received booleans"),
         (infer(client, "strict.onnx", [[1, 2, 3]], "float128"), 400, "unknown dtype"),
         (client.post("/inference/infer/strict.onnx", json={"inputs": [1]}), 400, "'input' is required"),
@@ -263,11 +263,96 @@ def test_openapi_describes_every_route_and_docs_render(client: httpx.Client) -> 
     assert docs.status_code == 200 and "/openapi.json" in docs.text
 
 
+def test_json_number_rules(client: httpx.Client) -> None:
+    upload_ok(client, "i64.onnx", models.identity(TensorProto.INT64, [None]), deploy=True)
+    upload_ok(client, "f32.onnx", models.identity(TensorProto.FLOAT, [None]), deploy=True)
+    upload_ok(client, "str.onnx", models.identity(TensorProto.STRING, [None]), deploy=True)
+    for value in ([9223372036854775808.0], [9007199254740993, 1.0], [-9223372036854775809.0]):
+        refused = infer(client, "i64.onnx", value)
+        assert refused.status_code == 400 and "2^53" in refused.json()["detail"], value
+    assert infer(client, "i64.onnx", [2**70]).status_code == 400
+    assert infer(client, "i64.onnx", [2**63 - 1, -(2**63)]).json() == {"results": [[2**63 - 1, -(2**63)]]}
+    # Non-finite floats: the strings (or Python's bare tokens) in, the strings out, as on V2.
+    out = infer(client, "f32.onnx", ["NaN", "Infinity", "-Infinity", 1.5]).json()
+    assert out == {"results": [["NaN", "Infinity", "-Infinity", 1.5]]}
+    bare = client.post("/inference/infer/f32.onnx", content=b'{"input": [NaN, -Infinity, 2]}',
+                       headers={"content-type": "application/json"})
+    assert bare.json() == {"results": [["NaN", "-Infinity", 2.0]]}
+    assert infer(client, "str.onnx", ["a", "b"]).json() == {"results": [["a", "b"]]}
+    mixed = infer(client, "str.onnx", ["a", 1])
+    assert mixed.status_code == 400 and "model expects strings, received int" in mixed.json()["detail"]
+
+
+def test_unknown_rank_inputs_accept_any_shape(client: httpx.Client) -> None:
+    upload_ok(client, "anyrank.onnx", models.identity(TensorProto.FLOAT, None), deploy=True)
+    assert infer(client, "anyrank.onnx", [[1, 2, 3], [4, 5, 6]]).json() == {"results": [[[1.0, 2.0, 3.0],
+                                                                                          [4.0, 5.0, 6.0]]]}
+    assert infer(client, "anyrank.onnx", 7).json() == {"results": [7.0]}
+
+
+def test_huge_or_odd_versions_are_4xx(client: httpx.Client) -> None:
+    upload_ok(client, "ver.onnx", models.scale(2.0))
+    huge = "99999999999999999999999"
+    assert client.get("/models/ver.onnx", params={"version": huge}).status_code == 404
+    assert client.delete(f"/deleteModel/ver.onnx/{huge}").status_code == 404
+    assert client.put("/deployment/undeploy/ver.onnx", json={"model_version": huge}).status_code == 404
+    assert client.put("/deployment/undeploy/ver.onnx", json={"model_version": 2**63}).status_code == 404
+    for odd in ("%201", "1_0", "%D9%A1", "0x1", "1.0"):
+        response = client.delete(f"/deleteModel/ver.onnx/{odd}")
+        assert response.status_code == 400 and "must be an integer" in response.json()["detail"], odd
+    assert record(client, "ver.onnx", 1)["status"] == "Uploaded"  # nothing was deleted
+    bad = client.put("/deployment/undeploy/ver.onnx", json={"model_version": "one"})
+    assert bad.json()["detail"] == "field 'model_version' must be an integer"
+
+
+def test_versions_are_never_reused_after_a_delete(client: httpx.Client) -> None:
+    for factor in (1.0, 2.0, 3.0):
+        upload_ok(client, "reuse.onnx", models.scale(factor))
+    assert client.delete("/deleteModel/reuse.onnx/3").status_code == 200
+    upload_ok(client, "reuse.onnx", models.scale(9.0))
+    assert sorted(v for n, v in names(client) if n == "reuse.onnx") == [1, 2, 4]
+
+
+def test_odd_names_work_when_encoded(client: httpx.Client) -> None:
+    body = upload_ok(client, "my model?#%.onnx", models.scale(2.0), deploy=True)
+    assert body["endpoints"]["rest_envoy"] == "http://localhost:8080/inference/infer/my%20model%3F%23%25.onnx"
+    assert infer(client, "my%20model%3F%23%25.onnx", [[1, 1, 1]]).json() == {"results": [[[2.0, 2.0, 2.0]]]}
+    for bad in ("..onnx", "x" * 300 + ".onnx"):
+        assert upload(client, bad, models.scale()).status_code == 400, bad
+
+
+def test_inference_body_limit(start_server: Callable[..., NexonProcess]) -> None:
+    server = start_server(env={"NEXON_MAX_REQUEST_BYTES": "100000"})
+    with httpx.Client(base_url=server.http_url, timeout=30) as c:
+        upload_ok(c, "lim.onnx", models.scale(1.0, width="W"), deploy=True)
+        ok = infer(c, "lim.onnx", [[0.5] * 1000])
+        assert ok.status_code == 200
+        big = infer(c, "lim.onnx", [[0.5] * 30000])
+        assert big.status_code == 413 and "limit of 100000 bytes" in big.json()["detail"]
+
+        def chunks() -> Iterator[bytes]:
+            yield b'{"input": [['
+            for _ in range(40000):  # 160 KB, with no content-length
+                yield b"0.5,"
+            yield b"0.5]]}"
+
+        chunked = c.post("/inference/infer/lim.onnx", content=chunks(), headers={"content-type": "application/json"})
+        assert chunked.status_code == 413
+        assert c.get("/healthz").status_code == 200
+
+
+def test_docs_page_needs_no_network(client: httpx.Client) -> None:
+    page = client.get("/docs").text
+    assert "<script" not in page and "/inference/infer/{model_name}" in page and "/v2/health/ready" in page
+
+
 def test_unknown_route_and_method_are_json_4xx(client: httpx.Client) -> None:
     missing = client.get("/no/such/route")
     assert missing.status_code == 404 and "detail" in missing.json()
     wrong = client.get("/upload/")
     assert wrong.status_code == 405
+    post_unknown = client.post("/no/such/route", json={})
+    assert post_unknown.status_code == 404 and post_unknown.json() == {"detail": "Not Found"}
 
 
 def test_rest_speaks_h2c_with_prior_knowledge(server: NexonProcess) -> None:

@@ -11,10 +11,11 @@ from onnx import TensorProto, helper, numpy_helper
 OPSET = 17
 
 
-def _model(graph: onnx.GraphProto, opset: int = OPSET) -> bytes:
+def _model(graph: onnx.GraphProto, opset: int = OPSET, check: bool = True) -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
-    onnx.checker.check_model(model)
+    if check:  # onnx's checker insists on a shape; ONNX Runtime does not
+        onnx.checker.check_model(model)
     return model.SerializeToString()
 
 
@@ -55,10 +56,12 @@ def one_in_two_out() -> bytes:
     return _model(graph)
 
 
-def identity(dtype: int, shape: list[int | str | None]) -> bytes:
+def identity(dtype: int, shape: list[int | str | None] | None) -> bytes:
+    """y = x; `shape=None` declares no shape at all (unknown rank)."""
     x = helper.make_tensor_value_info("x", dtype, shape)
     y = helper.make_tensor_value_info("y", dtype, shape)
-    return _model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity", [x], [y]))
+    return _model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity", [x], [y]),
+                  check=shape is not None)
 
 
 def with_optional_input() -> bytes:
@@ -105,3 +108,12 @@ def onnx_backend_data() -> Path:
 
 def light_model(name: str) -> Path:
     return onnx_backend_data() / "light" / f"light_{name}.onnx"
+
+
+def zeros() -> bytes:
+    """ConstantOfShape: an int64 shape in, a float32 tensor of zeros that shape out (big outputs)."""
+    shape = helper.make_tensor_value_info("shape", TensorProto.INT64, [None])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    value = helper.make_tensor("value", TensorProto.FLOAT, [1], [0.0])
+    node = helper.make_node("ConstantOfShape", ["shape"], ["y"], value=value)
+    return _model(helper.make_graph([node], "zeros", [shape], [y]), check=False)
