@@ -87,3 +87,23 @@ def test_unreachable_server_is_a_plain_error(tmp_path: Path) -> None:
                             text=True, timeout=60)
     assert result.returncode == 1 and "cannot reach http://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_odd_names_and_pipes(server: NexonProcess, tmp_path: Path) -> None:
+    path = tmp_path / "a?b#c.onnx"
+    path.write_bytes(models.scale(2.0))
+    assert nexon(server, "models", "upload", str(path), "--deploy").returncode == 0
+    result = nexon(server, "infer", "a?b#c", "--input", "[[1, 2, 3]]")
+    assert result.returncode == 0 and json.loads(result.stdout) == {"results": [[[2.0, 4.0, 6.0]]]}
+    assert nexon(server, "models", "undeploy", "a?b#c", "--version", "1").returncode == 0
+    env = {**os.environ, "NEXON_URL": server.http_url}
+    piped = subprocess.run(f"{sys.executable} -m nexon models list --json | head -c 10", shell=True, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert len(piped.stdout) == 10 and "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr
+
+
+def test_serve_on_a_port_in_use_is_a_plain_error(server: NexonProcess) -> None:
+    result = subprocess.run([sys.executable, "-m", "nexon", "serve", "--http", f"127.0.0.1:{server.http_port}",
+                             "--grpc", "127.0.0.1:0", "--store", "file:///tmp/nexon-unused"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "cannot serve on REST" in result.stderr and "Traceback" not in result.stderr
