@@ -40,9 +40,18 @@ from tests.support.server import NexonProcess
 from tests.web.build import ROOT, WEB, chromium, ensure_built
 
 ARTIFACTS = ROOT / "artifacts" / "ui"
-MODEL = "e2e-scale.onnx"
+# Each run uploads its own names: the server never reuses a deleted version's number.
+
+
+def model_name(label: str) -> str:
+    return f"e2e-scale-{label}.onnx"
+
+
+def large_name(label: str) -> str:
+    return f"e2e-large-{label}.onnx"
+
+
 FACTOR = 1.5
-LARGE = "e2e-large.onnx"
 SEED_NAMES = 20
 SEEDED = 1000
 LARGE_ROWS = 3000
@@ -120,8 +129,9 @@ def gateway(ui_server: NexonProcess, envoy_port: int, tmp_path_factory: pytest.T
 def run_e2e(base_url: str, label: str, work: Path) -> dict[str, Any]:
     node = shutil.which("node")
     assert node, "Node.js is needed for the browser tests"
-    (work / MODEL).write_bytes(models.scale(FACTOR))
-    (work / LARGE).write_bytes(large_model())
+    model, large = model_name(label), large_name(label)
+    (work / model).write_bytes(models.scale(FACTOR))
+    (work / large).write_bytes(large_model())
     (work / "broken.onnx").write_bytes(b"this is not an ONNX model")
     (work / "notes.txt").write_text("not a model")
     config = {
@@ -135,8 +145,8 @@ def run_e2e(base_url: str, label: str, work: Path) -> dict[str, Any]:
         "textFile": str(work / "notes.txt"),
         "badModel": str(work / "broken.onnx"),
         "model": {
-            "path": str(work / MODEL),
-            "name": MODEL,
+            "path": str(work / model),
+            "name": model,
             "expected": (np.array([[1, 2, 3]], np.float32) * FACTOR).tolist(),
             "customInput": CUSTOM_INPUT,
             "customShape": list(np.shape(CUSTOM_INPUT)),
@@ -144,7 +154,7 @@ def run_e2e(base_url: str, label: str, work: Path) -> dict[str, Any]:
             "badInput": BAD_INPUT,
             "largeRows": LARGE_ROWS,
         },
-        "large": {"path": str(work / LARGE), "throttleBytesPerSecond": 8 * 1024 * 1024},
+        "large": {"path": str(work / large), "throttleBytesPerSecond": 8 * 1024 * 1024},
     }
     (work / "config.json").write_text(json.dumps(config))
     done = subprocess.run([node, "e2e/run.mjs", str(work / "config.json")], cwd=WEB, capture_output=True,
@@ -192,6 +202,7 @@ def check_snippets(snippets: dict[str, str], expected: Any, grpc_target: str) ->
 def check_result(result: dict[str, Any], server: NexonProcess, envoy_url: str) -> None:
     http = httpx.Client(base_url=server.http_url, timeout=30)
     expected = (np.array([[1, 2, 3]], np.float32) * FACTOR).tolist()
+    model, large = model_name(result["label"]), large_name(result["label"])
 
     assert result["seededTotal"] == SEEDED
     assert result["tableMs"] < 5000, f"models table took {result['tableMs']} ms with {SEEDED} records"
@@ -200,24 +211,24 @@ def check_result(result: dict[str, Any], server: NexonProcess, envoy_url: str) -
     refused = http.post("/upload/", files={"file": ("broken.onnx", b"this is not an ONNX model")})
     assert 400 <= refused.status_code < 500
     assert result["rejection"] == refused.json()["detail"]
-    assert result["uploaded"].startswith(f"{MODEL} version 1 uploaded")
-    assert result["uploadedAgain"].startswith(f"{MODEL} version 2 uploaded")
+    assert result["uploaded"].startswith(f"{model} version 1 uploaded")
+    assert result["uploadedAgain"].startswith(f"{model} version 2 uploaded")
 
     progress = result["progressSeen"]
     assert any(0 < v < 100 for v in progress) and progress[-1] == 100, progress
-    assert result["largeDone"].startswith(f"{LARGE} version 1 deployed")
+    assert result["largeDone"].startswith(f"{large} version 1 deployed")
 
-    assert result["deployed"] == f"{MODEL} version 1 deployed"
+    assert result["deployed"] == f"{model} version 1 deployed"
     assert result["actionErrorRole"] == "alert"
     assert [r.split() for r in result["inputRows"]] == [["x", "float32", "[N,", "3]", "dynamic"]]
     assert [r.split() for r in result["outputRows"]] == [["y", "float32", "[N,", "3]", "dynamic"]]
     assert result["dynamicMarked"] == ["N"]
-    assert f"POST {server.http_url}/inference/infer/{MODEL}" in result["endpoints"]
+    assert f"POST {server.http_url}/inference/infer/{model}" in result["endpoints"]
     assert server.grpc_target in result["endpoints"]
     assert "nexon.grpc.inference.v1.InferenceService/Predict" in result["endpoints"]
-    assert f"{server.http_url}/inference/infer/{MODEL}" in result["snippets"]["direct"]["curl"]
-    assert f"POST {envoy_url}/inference/infer/{MODEL}" in result["endpoints"]
-    assert f"{envoy_url}/inference/infer/{MODEL}" in result["snippets"]["envoy"]["curl"]
+    assert f"{server.http_url}/inference/infer/{model}" in result["snippets"]["direct"]["curl"]
+    assert f"POST {envoy_url}/inference/infer/{model}" in result["endpoints"]
+    assert f"{envoy_url}/inference/infer/{model}" in result["snippets"]["envoy"]["curl"]
 
     assert result["prefilled"] == [[1, 2, 3]]
     assert result["prefilledOutput"] == expected
@@ -230,8 +241,8 @@ def check_result(result: dict[str, Any], server: NexonProcess, envoy_url: str) -
     assert result["downloadedRows"] == LARGE_ROWS
     assert result["downloadedLast"] == (np.array([last, last + 0.5, -last], np.float32) * np.float32(FACTOR)).tolist()
 
-    assert result["undeployed"] == f"{MODEL} version 1 undeployed"
-    assert result["deleted"] == f"{MODEL} version 1 deleted"
+    assert result["undeployed"] == f"{model} version 1 undeployed"
+    assert result["deleted"] == f"{model} version 1 deleted"
     remaining = http.get("/allModels").json()
     assert len(remaining) == SEEDED
     assert {r["name"] for r in remaining} == {f"seed-{i:02d}.onnx" for i in range(SEED_NAMES)}
@@ -244,22 +255,26 @@ def check_result(result: dict[str, Any], server: NexonProcess, envoy_url: str) -
 def redeploy_and_run_snippets(result: dict[str, Any], server: NexonProcess, envoy_url: str) -> None:
     """The page deleted its model at the end: deploy it again and run the snippets it showed."""
     http = httpx.Client(base_url=server.http_url, timeout=30)
-    deployed = http.post("/deployment/deploy-file/", files={"file": (MODEL, models.scale(FACTOR))})
+    model = model_name(result["label"])
+    deployed = http.post("/deployment/deploy-file/", files={"file": (model, models.scale(FACTOR))})
     assert deployed.status_code == 200, deployed.text
     try:
-        bad = http.post(f"/inference/infer/{MODEL}", json={"input": BAD_INPUT})
+        bad = http.post(f"/inference/infer/{model}", json={"input": BAD_INPUT})
         assert bad.status_code == 400
         assert result["inferError"] == bad.json()["detail"]
-        second = http.post("/upload/", files={"file": (MODEL, models.scale(FACTOR))}).json()["model"]
-        refused = http.post("/deployment/deploy-model/", json={"model_name": MODEL, "model_id": second["_id"]})
+        second = http.post("/upload/", files={"file": (model, models.scale(FACTOR))}).json()["model"]
+        refused = http.post("/deployment/deploy-model/", json={"model_name": model, "model_id": second["_id"]})
         assert 400 <= refused.status_code < 500
-        assert result["actionError"] == refused.json()["detail"]
-        assert http.delete(f"/deleteModel/{MODEL}/{second['version']}").status_code == 200
+        # the same refusal the page showed, now naming the redeployed (never reused) version
+        now = f"version {deployed.json()['version']} "
+        assert refused.json()["detail"] == result["actionError"].replace("version 1 ", now)
+        assert result["actionError"].startswith(f"{model} version 1 is already deployed")
+        assert http.delete(f"/deleteModel/{model}/{second['version']}").status_code == 200
         expected = (np.array([[1, 2, 3]], np.float32) * FACTOR).tolist()
         check_snippets(result["snippets"]["direct"], expected, server.grpc_target)
         check_snippets(result["snippets"]["envoy"], expected, envoy_url.removeprefix("http://"))
     finally:
-        assert http.delete(f"/deleteModel/{MODEL}/{deployed.json()['version']}").status_code == 200
+        assert http.delete(f"/deleteModel/{model}/{deployed.json()['version']}").status_code == 200
         http.close()
 
 
@@ -267,13 +282,14 @@ def test_ui_against_nexon_serve(ui_server: NexonProcess, envoy_port: int, tmp_pa
     result = run_e2e(ui_server.http_url, "direct", tmp_path)
     check_result(result, ui_server, f"http://127.0.0.1:{envoy_port}")
     http = httpx.Client(base_url=ui_server.http_url, timeout=30)
-    deployed = http.post("/deployment/deploy-file/", files={"file": (MODEL, models.scale(FACTOR))})
+    model = model_name("direct")
+    deployed = http.post("/deployment/deploy-file/", files={"file": (model, models.scale(FACTOR))})
     assert deployed.status_code == 200, deployed.text
     try:
         check_snippets(result["snippets"]["direct"], (np.array([[1, 2, 3]], np.float32) * FACTOR).tolist(),
                        ui_server.grpc_target)
     finally:
-        assert http.delete(f"/deleteModel/{MODEL}/1").status_code == 200
+        assert http.delete(f"/deleteModel/{model}/{deployed.json()['version']}").status_code == 200
         http.close()
 
 
@@ -281,10 +297,11 @@ def test_ui_through_envoy(ui_server: NexonProcess, gateway: GatewayProcess, tmp_
     result = run_e2e(gateway.url, "envoy", tmp_path)
     check_result(result, ui_server, gateway.url)
     redeploy_and_run_snippets(result, ui_server, gateway.url)
+    model = model_name("envoy")
     # The page, its assets and its API calls all went through Envoy to the REST cluster.
     wanted = {("GET", "/"), ("GET", "/allModels"), ("POST", "/upload/"), ("POST", "/deployment/deploy-model/"),
-              ("POST", f"/inference/infer/{MODEL}"), ("PUT", f"/deployment/undeploy/{MODEL}"),
-              ("DELETE", f"/deleteModel/{MODEL}/1")}
+              ("POST", f"/inference/infer/{model}"), ("PUT", f"/deployment/undeploy/{model}"),
+              ("DELETE", f"/deleteModel/{model}/1")}
     deadline = time.monotonic() + 30  # Envoy flushes its access log every few seconds
     while True:
         seen = {(e["method"], e["path"].split("?")[0]) for e in gateway.access_log()}
