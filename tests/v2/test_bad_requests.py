@@ -18,6 +18,9 @@ from tests.support.server import NexonProcess
 from tests.v2 import models
 from tests.v2.support import deploy
 
+INFER = "/inference.GRPCInferenceService/ModelInfer"
+METADATA = "/inference.GRPCInferenceService/ModelMetadata"
+
 
 @pytest.fixture(scope="module")
 def deployed(server: NexonProcess) -> NexonProcess:
@@ -99,6 +102,21 @@ def test_shapes_at_the_limits_still_run(raw: httpx.Client) -> None:
     fits = [2**20] * 3 + [0] + [1] * 60
     status, body = _rest(raw, "rank64", [{"name": "x", "datatype": "FP32", "shape": fits, "data": []}])
     assert status == 200 and body["outputs"][0]["shape"] == fits and body["outputs"][0]["data"] == []
+
+
+@pytest.mark.parametrize("path", [INFER, METADATA])
+@pytest.mark.parametrize("payload", [b"\xff\xff\xff\xff garbage", b"\x0a\x10tw", b"\x0a\x02\xc3\x28"],
+                         ids=["garbage", "truncated", "bad-utf8"])
+def test_undecodable_grpc_request_is_invalid_argument(path: str, payload: bytes, channel: grpc.Channel) -> None:
+    reply = service_pb2.ModelInferResponse if path == INFER else service_pb2.ModelMetadataResponse
+    call = channel.unary_unary(path, request_serializer=lambda b: b, response_deserializer=reply.FromString)
+    code, details = _grpc_error(lambda: call(payload, timeout=30))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT, details
+    assert details and "internal error" not in details
+    # the server and the channel are fine afterwards
+    meta = channel.unary_unary(METADATA, request_serializer=service_pb2.ModelMetadataRequest.SerializeToString,
+                               response_deserializer=service_pb2.ModelMetadataResponse.FromString)
+    assert meta(service_pb2.ModelMetadataRequest(name="bias"), timeout=30).name == "bias.onnx"
 
 
 # -- initializer-backed (optional) inputs ----------------------------------------------------
