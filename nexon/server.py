@@ -104,8 +104,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, port_file
     readiness = Readiness(orchestrator.ready, settings.readiness_interval_s, settings.mongo_timeout_s)
     metrics = Metrics(cache)
     dataplane = DataPlane(orchestrator, readiness.check, _version())
+    v2 = V2API(dataplane, executor, settings.max_request_bytes)
     app = build_app(orchestrator, settings, readiness, metrics, executor,
-                    extra_routes=V2API(dataplane, executor).routes(), extra_openapi=V2API.openapi())
+                    extra_routes=v2.routes(), extra_openapi=V2API.openapi())
     grpc = GrpcServer(
         [InferenceService(orchestrator, settings.grpc_max_send_bytes),
          GRPCInferenceService(dataplane, settings.grpc_max_send_bytes)],

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from nexon.errors import InvalidInput
 from nexon.executor import BlockingExecutor
-from nexon.rest.codec import JSON, OFFLOAD_BYTES, dumps
+from nexon.rest.codec import JSON, OFFLOAD_BYTES, dumps, read_body
 from nexon.v2 import codec
 from nexon.v2.dataplane import DataPlane
 from nexon.v2.messages import InferRequest, InferResponse, InputTensor, JsonData, ModelMetadata, Payload, RawData
@@ -29,9 +29,10 @@ _VERSIONED = _MODEL + "/versions/{model_version:str}"
 
 
 class V2API:
-    def __init__(self, dataplane: DataPlane, executor: BlockingExecutor) -> None:
+    def __init__(self, dataplane: DataPlane, executor: BlockingExecutor, max_body_bytes: int) -> None:
         self._plane = dataplane
         self._executor = executor
+        self._max_body_bytes = max_body_bytes
 
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
@@ -91,7 +92,7 @@ class V2API:
 
     async def infer(self, request: Request) -> Response:
         name, version = _model(request)
-        body = await request.body()
+        body = await read_body(request, self._max_body_bytes)
         header, binary = _split(body, request.headers.get(HEADER_LENGTH))
 
         def decode() -> tuple[InferRequest, Mapping[str, bool]]:

@@ -338,6 +338,9 @@ def test_inference_body_limit(start_server: Callable[..., NexonProcess]) -> None
 
         chunked = c.post("/inference/infer/lim.onnx", content=chunks(), headers={"content-type": "application/json"})
         assert chunked.status_code == 413
+        v2 = c.post("/v2/models/lim/infer", json={"inputs": [{"name": "x", "shape": [1, 30000], "datatype": "FP32",
+                                                              "data": [0.5] * 30000}]})
+        assert v2.status_code == 413 and "limit of 100000 bytes" in v2.json()["error"]
         assert c.get("/healthz").status_code == 200
 
 
