@@ -202,9 +202,14 @@ def _find_id(client: Any, name: str, version: int) -> str:
     return str(record["_id"])
 
 
+def _clip(text: str, width: int = 48) -> str:
+    """Keep the table readable; `--json` has the full values."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _print_table(records: list[dict[str, Any]]) -> None:
     columns = ("name", "version", "status", "size", "upload", "deploy", "_id")
-    rows = [[str(r.get(c, "")) for c in columns] for r in records]
+    rows = [[_clip(str(r.get(c, ""))) for c in columns] for r in records]
     widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(columns)]
     print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
     for row in rows:
