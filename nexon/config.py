@@ -70,6 +70,7 @@ class Settings:
     max_request_bytes: int = 256 * MIB
     blocking_threads: int = 8
     shutdown_grace_s: float = 10 * SECONDS
+    shutdown_delay_s: float = 0 * SECONDS
     readiness_interval_s: float = 1 * SECONDS
     public_envoy_url: str = "http://localhost:8080"
     public_envoy_grpc: str = "localhost:8080"
@@ -139,6 +140,7 @@ class Settings:
         take("NEXON_MAX_REQUEST_BYTES", "max_request_bytes", int)
         take("NEXON_BLOCKING_THREADS", "blocking_threads", int)
         take("NEXON_SHUTDOWN_GRACE", "shutdown_grace_s", float)
+        take("NEXON_SHUTDOWN_DELAY", "shutdown_delay_s", float)
         take("NEXON_ENVOY_URL", "public_envoy_url")
         take("NEXON_ENVOY_GRPC", "public_envoy_grpc")
         take("NEXON_WEB_DIR", "web_dir")

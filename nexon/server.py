@@ -125,14 +125,18 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, port_file
     if port_file is not None:
         await executor.run(port_file.write_text, json.dumps({"http": http_port, "grpc": grpc_port}))
 
-    async def shutdown_trigger() -> None:
-        await stop.wait()
-        readiness.drain()
-
+    closing = asyncio.Event()
     rest = asyncio.create_task(hypercorn_serve(app, _hypercorn_config(settings, http_sock),  # type: ignore[arg-type]
-                                               shutdown_trigger=shutdown_trigger))
+                                               shutdown_trigger=closing.wait))
     await stop.wait()
+    # Not ready at once (/readyz 503, gRPC health NOT_SERVING) but still serving for the delay,
+    # so load balancers stop sending before the listeners close.
+    readiness.drain()
+    if settings.shutdown_delay_s > 0:
+        log.info("shutting down: not ready, still serving for %.1fs", settings.shutdown_delay_s)
+        await asyncio.sleep(settings.shutdown_delay_s)
     log.info("shutting down: draining for up to %.0fs", settings.shutdown_grace_s)
+    closing.set()
     await asyncio.gather(rest, grpc.shutdown(settings.shutdown_grace_s), return_exceptions=True)
     for task in background:
         task.cancel()

@@ -280,3 +280,23 @@ def test_kill_9_leaves_no_child_process(start_server: Start) -> None:
     while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
+
+
+def test_shutdown_delay_reports_not_ready_while_still_serving(start_server: Start) -> None:
+    server = start_server(env={"NEXON_SHUTDOWN_DELAY": "3"})
+    with httpx.Client(base_url=server.http_url, timeout=30) as c:
+        upload_ok(c, "d.onnx", models.scale(2.0), deploy=True)
+        assert c.get("/readyz").status_code == 200
+        server.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+        deadline = time.monotonic() + 2
+        while c.get("/readyz").status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert c.get("/readyz").status_code == 503  # load balancers take it out...
+        assert c.get("/healthz").status_code == 200  # ...while it still answers
+        assert infer(c, "d.onnx", [[1, 1, 1]]).json() == {"results": [[[2.0, 2.0, 2.0]]]}
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        assert status.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert server.proc.wait(30) == 0  # type: ignore[union-attr]
