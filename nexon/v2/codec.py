@@ -1,7 +1,7 @@
 """V2 tensors to and from arrays: JSON data, raw bytes and typed gRPC contents.
 
 Rules (README "V2 JSON rules"):
-- `shape` has at most 64 dims, none negative, and must describe an array numpy can hold
+- `shape` has at most 32 dims (as on the NEXON endpoints), none negative, and must describe an array numpy can hold
   (non-zero dims x item size within 2^63 - 1 bytes).
 - `data` may be flat (row-major) or nested; it must hold exactly prod(shape) elements.
 - BOOL takes JSON true/false only; integer datatypes take JSON integers only, range-checked,
@@ -35,7 +35,7 @@ BYTES = "BYTES"
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf,
                    "nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _LENGTH = struct.Struct("<I")
-MAX_DIMS = 64  # numpy's limit on an array's rank
+MAX_DIMS = 32  # the NEXON endpoints' limit too (nexon.core.tensors), so every protocol agrees
 _MAX_BYTES = 2**63 - 1
 UNSUPPORTED_PARAMETERS = ("shared_memory_region", "shared_memory_byte_size", "shared_memory_offset",
                           "classification")
@@ -210,8 +210,10 @@ def _from_raw(content: bytes, element: ElementType, count: int, name: str) -> np
             f"({count} x {element.itemsize}-byte {element.v2})"
         )
     if element.v2 == "BOOL":
-        flags: np.ndarray = np.frombuffer(content, dtype=np.uint8) != 0
-        return flags
+        flags = np.frombuffer(content, dtype=np.uint8)
+        if flags.size and flags.max() > 1:
+            raise InvalidInput(f"input {name!r}: bool tensor bytes must be 0 or 1")
+        return flags.view(np.bool_)
     array = np.frombuffer(content, dtype=element.wire)
     return array if array.dtype == element.numpy else array.astype(element.numpy)
 

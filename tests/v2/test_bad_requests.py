@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 import httpx
 import numpy as np
+import orjson
 import pytest
 from onnx import TensorProto
 from tritonclient.grpc import service_pb2, service_pb2_grpc
@@ -26,7 +27,8 @@ METADATA = "/inference.GRPCInferenceService/ModelMetadata"
 def deployed(server: NexonProcess) -> NexonProcess:
     deploy(server, "ids.onnx", models.identities())
     deploy(server, "bias.onnx", base_models.with_optional_input())
-    deploy(server, "rank64.onnx", base_models.identity(TensorProto.FLOAT, [None] * 64))
+    deploy(server, "rank32.onnx", base_models.identity(TensorProto.FLOAT, [None] * 32))
+    deploy(server, "flags.onnx", base_models.identity(TensorProto.BOOL, [None]))
     return server
 
 
@@ -60,8 +62,9 @@ def _fp32(name: str, shape: list[int], values: list[float]) -> service_pb2.Model
 
 
 BAD_SHAPES = {
-    "1000 dims": ([1] * 1000, "shape has 1000 dims; at most 64 are supported"),
-    "65 dims": ([1] * 65, "shape has 65 dims; at most 64 are supported"),
+    "1000 dims": ([1] * 1000, "shape has 1000 dims; at most 32 are supported"),
+    "33 dims": ([1] * 33, "shape has 33 dims; at most 32 are supported"),
+    "64 dims": ([1] * 64, "shape has 64 dims; at most 32 are supported"),
     "negative": ([-1], "shape must not have negative dims, received [-1]"),
     "overflow beside a zero": ([2**62, 2**62, 0], f"shape [{2**62}, {2**62}, 0] is too large"),
     "overflow": ([2**62, 2**62], f"shape [{2**62}, {2**62}] is too large"),
@@ -94,14 +97,64 @@ def test_shape_beyond_int64_over_rest_is_400(raw: httpx.Client) -> None:
 
 
 def test_shapes_at_the_limits_still_run(raw: httpx.Client) -> None:
-    status, body = _rest(raw, "rank64", [{"name": "x", "datatype": "FP32", "shape": [1] * 64, "data": [7]}])
-    assert status == 200 and body["outputs"][0]["shape"] == [1] * 64 and body["outputs"][0]["data"] == [7.0]
-    empty = [2**40] * 3 + [0] + [1] * 60  # 2^120 elements but for the 0: an empty array numpy can hold
-    status, body = _rest(raw, "rank64", [{"name": "x", "datatype": "FP32", "shape": empty, "data": []}])
+    status, body = _rest(raw, "rank32", [{"name": "x", "datatype": "FP32", "shape": [1] * 32, "data": [7]}])
+    assert status == 200 and body["outputs"][0]["shape"] == [1] * 32 and body["outputs"][0]["data"] == [7.0]
+    empty = [2**40] * 3 + [0] + [1] * 28  # 2^120 elements but for the 0: an empty array numpy can hold
+    status, body = _rest(raw, "rank32", [{"name": "x", "datatype": "FP32", "shape": empty, "data": []}])
     assert status == 400 and "is too large" in body["error"]
-    fits = [2**20] * 3 + [0] + [1] * 60
-    status, body = _rest(raw, "rank64", [{"name": "x", "datatype": "FP32", "shape": fits, "data": []}])
+    fits = [2**20] * 3 + [0] + [1] * 28
+    status, body = _rest(raw, "rank32", [{"name": "x", "datatype": "FP32", "shape": fits, "data": []}])
     assert status == 200 and body["outputs"][0]["shape"] == fits and body["outputs"][0]["data"] == []
+
+
+def _rest_binary(raw: httpx.Client, model: str, datatype: str, shape: list[int], blob: bytes) -> tuple[int, Any]:
+    header = orjson.dumps({"inputs": [{"name": "x", "datatype": datatype, "shape": shape,
+                                       "parameters": {"binary_data_size": len(blob)}}],
+                           "outputs": [{"name": "y", "parameters": {"binary_data": False}}]})
+    response = raw.post(f"/v2/models/{model}/infer", content=header + blob,
+                        headers={"Inference-Header-Content-Length": str(len(header))})
+    return response.status_code, response.json()
+
+
+def _grpc_raw(model: str, datatype: str, shape: list[int], blob: bytes) -> service_pb2.ModelInferRequest:
+    return service_pb2.ModelInferRequest(
+        model_name=model, inputs=[service_pb2.ModelInferRequest.InferInputTensor(name="x", datatype=datatype,
+                                                                                  shape=shape)],
+        raw_input_contents=[blob])
+
+
+@pytest.mark.parametrize("blob", [b"\x00\x02\x01", b"\xff\x00\x00", b"\x01\x01\x80"], ids=["2", "255", "128"])
+def test_bool_bytes_other_than_0_or_1_are_refused_on_both_protocols(blob: bytes, raw: httpx.Client,
+                                                                    channel: grpc.Channel) -> None:
+    status, body = _rest_binary(raw, "flags", "BOOL", [3], blob)
+    assert status == 400
+    assert body["error"] == "input 'x': bool tensor bytes must be 0 or 1"
+    stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+    code, details = _grpc_error(lambda: stub.ModelInfer(_grpc_raw("flags", "BOOL", [3], blob)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details == body["error"]
+
+
+def test_bool_bytes_0_and_1_still_run_on_both_protocols(raw: httpx.Client, channel: grpc.Channel) -> None:
+    status, body = _rest_binary(raw, "flags", "BOOL", [4], b"\x01\x00\x00\x01")
+    assert status == 200, body
+    assert body["outputs"][0]["data"] == [True, False, False, True]
+    reply = service_pb2_grpc.GRPCInferenceServiceStub(channel).ModelInfer(
+        _grpc_raw("flags", "BOOL", [4], b"\x01\x00\x00\x01"))
+    assert reply.raw_output_contents[0] == b"\x01\x00\x00\x01"
+    status, body = _rest_binary(raw, "flags", "BOOL", [0], b"")
+    assert status == 200 and body["outputs"][0]["data"] == [] and body["outputs"][0]["shape"] == [0]
+
+
+def test_rank_limit_is_the_same_on_both_protocols_and_raw_bytes(raw: httpx.Client, channel: grpc.Channel) -> None:
+    status, body = _rest_binary(raw, "rank32", "FP32", [1] * 33, b"\x00" * 4)
+    assert status == 400 and body["error"] == "input 'x': shape has 33 dims; at most 32 are supported"
+    stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+    code, details = _grpc_error(lambda: stub.ModelInfer(_grpc_raw("rank32", "FP32", [1] * 33, b"\x00" * 4)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details == body["error"]
+    reply = stub.ModelInfer(_grpc_raw("rank32", "FP32", [1] * 32, np.float32(2.5).tobytes()))
+    assert list(reply.outputs[0].shape) == [1] * 32
+    assert np.frombuffer(reply.raw_output_contents[0], "<f4").tolist() == [2.5]
 
 
 @pytest.mark.parametrize("path", [INFER, METADATA])
