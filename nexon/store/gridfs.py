@@ -5,8 +5,8 @@ Collections of the database:
                 name where status is Deployed, so two replicas deploying at once cannot both win
     blobs       one document per distinct content: {_id: sha256, file_id, refs}; `refs` counts
                 the records using it, so a content is stored once and removed with its last record
-    uploads     a lease per running upload, its heartbeat refreshed while the bytes stream;
-                gc removes the chunks of an upload only once its lease has gone stale
+    uploads     a lease per running upload or delete, its heartbeat refreshed while it runs;
+                gc leaves a leased content's blob and chunks alone until the lease goes stale
     versions    {_id: name, last}: the highest version a name has ever been given, advanced
                 atomically per upload and never lowered, so a deleted version's number is not reused
     meta        {_id: "generation"}: bumped on every write, the cheap change marker to poll
@@ -312,12 +312,17 @@ class GridFSStore(ModelStore):
         return _record(doc)
 
     async def delete(self, model_id: str) -> ModelRecord:
-        async with guarded("delete a model"):
-            doc = await self._models.find_one_and_delete({"_id": object_id(model_id)})
-        if doc is None:
-            raise ModelNotFound(f"no model with id {model_id!r}")
+        record = await self.get(model_id)
+        # The lease spans removing the record and counting it out: between the two the count is
+        # one too high, and gc (which skips leased contents) must not "repair" it then, or the
+        # decrement that follows would free bytes another record still uses.
+        async with self._lease(record.sha256):
+            async with guarded("delete a model"):
+                doc = await self._models.find_one_and_delete({"_id": object_id(model_id)})
+            if doc is None:
+                raise ModelNotFound(f"no model with id {model_id!r}")
+            await self._release_blob(doc["sha256"])
         await self._bump()
-        await self._release_blob(doc["sha256"])
         return _record(doc)
 
     # -- reads ---------------------------------------------------------------------------

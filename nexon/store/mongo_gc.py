@@ -42,7 +42,8 @@ async def collect(db: AsyncDatabase[Doc], bucket: AsyncGridFSBucket, staging_dir
             await db["fs.files"].delete_one({"_id": file_id})
             removed += 1
 
-        # Repair reference counts that a crash between two writes left wrong.
+        # Repair reference counts that a crash between two writes left wrong. A leased content is
+        # skipped: an upload or a delete is between its two writes, its count off by one on purpose.
         for blob in await blobs.find({}).to_list():
             sha, refs = blob["_id"], blob["refs"]
             used = await models.count_documents({"sha256": sha})

@@ -1,0 +1,56 @@
+"""GridFS gc beside deletes and leases: it never frees bytes a record still uses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from nexon.config import Settings
+from nexon.executor import BlockingExecutor
+from nexon.store.base import ModelRecord
+from nexon.store.factory import open_store
+from nexon.store.gridfs import GridFSStore
+from tests.store.conftest import Mongo
+from tests.store.helpers import SIGNATURE, sha, staged
+
+
+async def put(store: GridFSStore, executor: BlockingExecutor, name: str, data: bytes) -> ModelRecord:
+    return await store.put(name, await staged(store, executor, data), SIGNATURE)
+
+
+@pytest.fixture
+async def gridfs(mongo: Mongo, executor: BlockingExecutor, tmp_path: Path) -> AsyncIterator[GridFSStore]:
+    store = await open_store(Settings(store_uri=mongo.fresh_uri("gc"), mongo_timeout_s=3), executor)
+    assert isinstance(store, GridFSStore)
+    store.staging_dir = tmp_path / "staging"
+    store.staging_dir.mkdir()
+    await store.ping()
+    yield store
+    await store.close()
+
+
+async def test_gc_between_a_deletes_two_writes_keeps_the_shared_bytes(
+        gridfs: GridFSStore, executor: BlockingExecutor, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = b"shared by two records"
+    first = await put(gridfs, executor, "a.onnx", data)
+    second = await put(gridfs, executor, "b.onnx", data)
+    release = gridfs._release_blob
+    collected: list[int] = []
+
+    async def gc_then_release(sha256: str) -> None:
+        # The record is gone, its count not yet lowered: gc runs in exactly this gap.
+        collected.append(await gridfs.gc())
+        await release(sha256)
+
+    monkeypatch.setattr(gridfs, "_release_blob", gc_then_release)
+    await gridfs.delete(first.id)
+    assert collected == [0]
+    blob = await gridfs._blobs.find_one({"_id": sha(data)})
+    assert blob is not None and blob["refs"] == 1
+    assert await gridfs.read(await gridfs.get(second.id)) == data
+    monkeypatch.undo()
+    await gridfs.delete(second.id)
+    assert await gridfs._blobs.find_one({"_id": sha(data)}) is None
+    assert await gridfs._db["fs.files"].count_documents({}) == 0
