@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from nexon.errors import InvalidInput
 from nexon.stubs import grpc_service_pb2 as pb
 from nexon.v2 import codec
@@ -32,6 +34,13 @@ CONTENTS_FIELD = {
     "BYTES": "bytes_contents",
 }
 _ALL_FIELDS = frozenset(CONTENTS_FIELD.values())
+# Each numeric field's element type: its values are read straight into an array of it, never a list.
+FIELD_DTYPE = {
+    "bool_contents": np.dtype(np.bool_),
+    "int_contents": np.dtype(np.int32), "int64_contents": np.dtype(np.int64),
+    "uint_contents": np.dtype(np.uint32), "uint64_contents": np.dtype(np.uint64),
+    "fp32_contents": np.dtype(np.float32), "fp64_contents": np.dtype(np.float64),
+}
 
 
 def _parameters(params: Mapping[str, pb.InferParameter]) -> dict[str, Any]:
@@ -47,12 +56,16 @@ def _typed(tensor: pb.ModelInferRequest.InferInputTensor) -> Payload:
         raise InvalidInput(f"input {tensor.name!r}: {tensor.datatype} data goes in {where}, received {stray[0]}")
     if expected is None:  # FP16/BF16 (or an unknown datatype, which decode names)
         return TypedData(())
-    return TypedData(list(getattr(tensor.contents, expected)))
+    values = getattr(tensor.contents, expected)
+    dtype = FIELD_DTYPE.get(expected)
+    if dtype is None:  # bytes_contents: one bytes object per element either way
+        return TypedData(list(values))
+    return TypedData(np.fromiter(values, dtype=dtype, count=len(values)))
 
 
 def infer_request_from_pb(message: pb.ModelInferRequest) -> InferRequest:
     codec.check_parameters(_parameters(message.parameters), "request")
-    raw = list(message.raw_input_contents)
+    raw = message.raw_input_contents  # each entry becomes one bytes object, read in place by np.frombuffer
     if raw and len(raw) != len(message.inputs):
         raise InvalidInput(f"raw_input_contents has {len(raw)} entries for {len(message.inputs)} inputs")
     inputs: list[InputTensor] = []

@@ -218,7 +218,7 @@ def _from_raw(content: bytes, element: ElementType, count: int, name: str) -> np
     return array if array.dtype == element.numpy else array.astype(element.numpy)
 
 
-def _from_typed(values: Sequence[Any], element: ElementType, name: str) -> np.ndarray:
+def _from_typed(values: np.ndarray | Sequence[bytes], element: ElementType, name: str) -> np.ndarray:
     if element.v2 == BYTES:
         return _strings([_utf8(bytes(b), name) for b in values])
     if element.v2 in ("FP16", "BF16"):
@@ -226,7 +226,7 @@ def _from_typed(values: Sequence[Any], element: ElementType, name: str) -> np.nd
     wide = np.asarray(values)
     if element.numpy.kind in "iu" and wide.size:
         _check_range(wide, element, name)
-    return wide.astype(element.numpy).reshape(-1)
+    return wide.astype(element.numpy, copy=False).reshape(-1)
 
 
 def unpack_bytes(content: bytes, name: str) -> list[bytes]:

@@ -25,9 +25,10 @@ class RawData:
 
 @dataclass(frozen=True)
 class TypedData:
-    """gRPC `contents`: the one repeated field that matches the datatype."""
+    """gRPC `contents`: the one repeated field that matches the datatype, as an array of the
+    field's element type (a list of bytes for BYTES)."""
 
-    values: Sequence[Any]
+    values: np.ndarray | Sequence[bytes]
 
 
 Payload = JsonData | RawData | TypedData

@@ -20,6 +20,9 @@ from tests.v2 import models
 from tests.v2.support import deploy
 
 INFER = "/inference.GRPCInferenceService/ModelInfer"
+TYPED = {"BOOL": TensorProto.BOOL, "INT8": TensorProto.INT8, "UINT16": TensorProto.UINT16,
+         "UINT32": TensorProto.UINT32, "INT64": TensorProto.INT64, "UINT64": TensorProto.UINT64,
+         "FP64": TensorProto.DOUBLE}
 METADATA = "/inference.GRPCInferenceService/ModelMetadata"
 
 
@@ -29,6 +32,8 @@ def deployed(server: NexonProcess) -> NexonProcess:
     deploy(server, "bias.onnx", base_models.with_optional_input())
     deploy(server, "rank32.onnx", base_models.identity(TensorProto.FLOAT, [None] * 32))
     deploy(server, "flags.onnx", base_models.identity(TensorProto.BOOL, [None]))
+    for datatype, onnx_type in TYPED.items():
+        deploy(server, f"typed_{datatype.lower()}.onnx", base_models.identity(onnx_type, [None]))
     return server
 
 
@@ -155,6 +160,41 @@ def test_rank_limit_is_the_same_on_both_protocols_and_raw_bytes(raw: httpx.Clien
     reply = stub.ModelInfer(_grpc_raw("rank32", "FP32", [1] * 32, np.float32(2.5).tobytes()))
     assert list(reply.outputs[0].shape) == [1] * 32
     assert np.frombuffer(reply.raw_output_contents[0], "<f4").tolist() == [2.5]
+
+
+TYPED_CASES: dict[str, tuple[str, list[Any], str]] = {
+    "BOOL": ("bool_contents", [True, False, True], "?"),
+    "INT8": ("int_contents", [-128, 0, 127], "<i1"),
+    "UINT16": ("uint_contents", [0, 1, 65535], "<u2"),
+    "UINT32": ("uint_contents", [0, 7, 2**32 - 1], "<u4"),
+    "INT64": ("int64_contents", [-(2**63), 2**53 + 1, 2**63 - 1], "<i8"),
+    "UINT64": ("uint64_contents", [0, 2**53 + 1, 2**64 - 1], "<u8"),
+    "FP64": ("fp64_contents", [0.1, -1e308, float("inf")], "<f8"),
+}
+
+
+@pytest.mark.parametrize("datatype", TYPED_CASES)
+def test_grpc_typed_contents_arrive_exact(datatype: str, channel: grpc.Channel) -> None:
+    field, values, wire = TYPED_CASES[datatype]
+    tensor = service_pb2.ModelInferRequest.InferInputTensor(name="x", datatype=datatype, shape=[len(values)])
+    getattr(tensor.contents, field).extend(values)
+    stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+    reply = stub.ModelInfer(service_pb2.ModelInferRequest(model_name=f"typed_{datatype.lower()}", inputs=[tensor]))
+    assert reply.outputs[0].datatype == datatype and list(reply.outputs[0].shape) == [len(values)]
+    assert np.frombuffer(reply.raw_output_contents[0], wire).tolist() == values
+
+
+@pytest.mark.parametrize(("datatype", "field", "value"), [("INT8", "int_contents", 128),
+                                                          ("UINT16", "uint_contents", 65536)])
+def test_grpc_typed_contents_out_of_range_are_refused(datatype: str, field: str, value: int,
+                                                      channel: grpc.Channel) -> None:
+    tensor = service_pb2.ModelInferRequest.InferInputTensor(name="x", datatype=datatype, shape=[2])
+    getattr(tensor.contents, field).extend([1, value])
+    stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+    request = service_pb2.ModelInferRequest(model_name=f"typed_{datatype.lower()}", inputs=[tensor])
+    code, details = _grpc_error(lambda: stub.ModelInfer(request))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details.startswith(f"input 'x': values out of range for {datatype}")
 
 
 @pytest.mark.parametrize("path", [INFER, METADATA])
