@@ -6,6 +6,8 @@ Collections of the database:
     blobs       one document per distinct content: {_id: sha256, file_id, refs}; `refs` counts
                 the records using it, so a content is stored once and removed with its last record
     uploads     a lease per running upload or delete, its heartbeat refreshed while it runs;
+                heartbeats are the server's clock ($currentDate) and gc ages them by it ($$NOW),
+                so clock skew between hosts cannot make a live lease look stale
                 gc leaves a leased content's blob and chunks alone until the lease goes stale
     versions    {_id: name, last}: the highest version a name has ever been given, advanced
                 atomically per upload and never lowered, so a deleted version's number is not reused
@@ -23,7 +25,7 @@ import hashlib
 import logging
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +68,6 @@ def _record(doc: Doc) -> ModelRecord:
         size_bytes=int(doc["size_bytes"]),
         signature=Signature.from_json(doc["signature"]),
     )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class GridFSStore(ModelStore):
@@ -173,8 +171,10 @@ class GridFSStore(ModelStore):
     async def _lease(self, sha256: str) -> AsyncIterator[ObjectId]:
         lease_id = ObjectId()
         async with guarded("register an upload"):
-            await self._uploads.insert_one({"_id": lease_id, "sha256": sha256, "file_id": None,
-                                            "heartbeat": now()})
+            await self._uploads.update_one(
+                {"_id": lease_id},
+                {"$setOnInsert": {"sha256": sha256, "file_id": None}, "$currentDate": {"heartbeat": True}},
+                upsert=True)
         beat = asyncio.create_task(self._heartbeat(lease_id), name="nexon-upload-heartbeat")
         try:
             yield lease_id
@@ -190,7 +190,7 @@ class GridFSStore(ModelStore):
             await asyncio.sleep(self._heartbeat_s)
             with contextlib.suppress(StoreUnavailable):
                 async with guarded("refresh an upload lease"):
-                    await self._uploads.update_one({"_id": lease_id}, {"$set": {"heartbeat": now()}})
+                    await self._uploads.update_one({"_id": lease_id}, {"$currentDate": {"heartbeat": True}})
 
     async def _claim_blob(self, staged: StagedFile, lease_id: ObjectId) -> ObjectId:
         """The GridFS file holding these bytes, its refs counted up; uploaded if not stored yet."""
@@ -206,7 +206,7 @@ class GridFSStore(ModelStore):
                 await self._uploads.update_one({"_id": lease_id}, {"$set": {"file_id": file_id}})
             await self._upload_bytes(file_id, staged)
             async with guarded("store model bytes"):
-                alive = await self._uploads.update_one({"_id": lease_id}, {"$set": {"heartbeat": now()}})
+                alive = await self._uploads.update_one({"_id": lease_id}, {"$currentDate": {"heartbeat": True}})
                 if alive.matched_count == 0:
                     raise StoreUnavailable("the upload stalled past its lease and was collected; try again")
                 try:
@@ -371,7 +371,7 @@ class GridFSStore(ModelStore):
     async def gc(self) -> int:
         await self._ensure_indexes()
         return await collect(self._db, self._bucket, self.staging_dir, self._executor,
-                             stale_before=now() - timedelta(seconds=self.lease_ttl_s))
+                             lease_ttl_s=self.lease_ttl_s)
 
 
 def _read_hashed(source: Any, digest: Any) -> bytes:

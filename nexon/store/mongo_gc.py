@@ -9,7 +9,6 @@ by leases, then those claimed by blobs (an upload inserts its blob before droppi
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,16 @@ Doc = dict[str, Any]
 
 
 async def collect(db: AsyncDatabase[Doc], bucket: AsyncGridFSBucket, staging_dir: Path,
-                  executor: BlockingExecutor, *, stale_before: datetime) -> int:
-    """Remove orphans; the count of staging files, GridFS files and blobs removed."""
+                  executor: BlockingExecutor, *, lease_ttl_s: float) -> int:
+    """Remove orphans; the count of staging files, GridFS files and blobs removed.
+
+    A lease is stale when its heartbeat is `lease_ttl_s` behind the server's clock: heartbeats
+    are written with the server's clock too, so no host's clock is compared with another's."""
+    stale: Doc = {"$expr": {"$lt": ["$heartbeat", {"$subtract": ["$$NOW", max(1, int(lease_ttl_s * 1000))]}]}}
     removed = await executor.run(_sweep_staging, staging_dir)
     uploads, blobs, models = db["uploads"], db["blobs"], db["models"]
     async with guarded("collect garbage"):
-        for lease in await uploads.find({"heartbeat": {"$lt": stale_before}}).to_list():
+        for lease in await uploads.find(stale).to_list():
             # Conditional on the heartbeat read: an upload that just beat keeps its lease.
             await uploads.delete_one({"_id": lease["_id"], "heartbeat": lease["heartbeat"]})
 
