@@ -18,6 +18,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 log = logging.getLogger("nexon.store.gridfs")
 
 RETRY_S = 1.0
+RETRY_MAX_S = 30.0
 
 
 class ChangeWatcher:
@@ -43,21 +44,28 @@ class ChangeWatcher:
         return f"stream:{self._epoch}:{self._events}" if self._live else None
 
     async def _run(self) -> None:
+        delay = RETRY_S
         while True:
             try:
                 async with await self._models.watch(max_await_time_ms=500) as stream:
                     # A new epoch per open stream: changes missed while it was down force a reload.
                     self._epoch += 1
                     self.supported = self._live = True
+                    delay = RETRY_S
                     async for _ in stream:
                         self._events += 1
             except OperationFailure as exc:
-                self._live = False
                 if self.supported is None:
                     self.supported = False
                     log.info("MongoDB offers no change streams (code %s); polling the change marker", exc.code)
                     return
-                await asyncio.sleep(RETRY_S)
-            except PyMongoError:
+                log.debug("change stream refused (code %s); polling until it reopens", exc.code)
+            except PyMongoError as exc:
+                log.debug("change stream lost (%s); polling until it reopens", type(exc).__name__)
+            except Exception:
+                log.exception("change stream failed; polling until it reopens")
+            finally:
+                # However the stream ends (cancelled too), a marker from it no longer tracks the store.
                 self._live = False
-                await asyncio.sleep(RETRY_S)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
