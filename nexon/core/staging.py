@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from nexon.errors import PayloadTooLarge, StoreUnavailable
 from nexon.executor import BlockingExecutor
 
 _FLUSH_BYTES = 1024 * 1024
+STALE_AFTER_S = 600.0
 
 
 @dataclass
@@ -59,6 +61,28 @@ def is_locked(path: Path) -> bool:
             return False
     except FileNotFoundError:
         return False
+
+
+def sweep_staging(directory: Path) -> int:
+    """Remove what dead processes left in a staging directory; the count removed.
+
+    An unlocked `upload-*.part` is an upload whose process is gone. A `upload-*.new` is renamed
+    to .part right after it is locked, and a `load-*.onnx` copy lives for one session build: one
+    older than STALE_AFTER_S was left by a kill."""
+    removed = 0
+    for part in directory.glob("upload-*.part"):
+        if not is_locked(part):
+            part.unlink(missing_ok=True)
+            removed += 1
+    stale = time.time() - STALE_AFTER_S
+    for leftover in (*directory.glob("upload-*.new"), *directory.glob("load-*.onnx")):
+        try:
+            if leftover.stat().st_mtime < stale:
+                leftover.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue  # removed meanwhile by its owner or another sweep
+    return removed
 
 
 async def stage(

@@ -9,13 +9,11 @@ transaction that inserts its record; a crash in between leaves only an orphan bl
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import secrets
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -23,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from nexon.core.signature import Signature
-from nexon.core.staging import StagedFile, is_locked
+from nexon.core.staging import StagedFile, sweep_staging
 from nexon.errors import AlreadyDeployed, ModelNotFound, NotDeployed, StoreUnavailable
 from nexon.executor import BlockingExecutor
 from nexon.store.base import DATE_FORMAT, ModelRecord, ModelStore, Status
@@ -271,19 +269,7 @@ class LocalStore(ModelStore):
 
     async def gc(self) -> int:
         def gc_sync() -> int:
-            removed = 0
-            for part in self.staging_dir.glob("upload-*.part"):
-                if not is_locked(part):
-                    part.unlink(missing_ok=True)
-                    removed += 1
-            # A .new file is renamed to .part right after it is locked; a load- copy lives for one
-            # session build. Old ones were left by a kill.
-            stale = time.time() - 600
-            for leftover in (*self.staging_dir.glob("upload-*.new"), *self.staging_dir.glob("load-*.onnx")):
-                with contextlib.suppress(FileNotFoundError):
-                    if leftover.stat().st_mtime < stale:
-                        leftover.unlink()
-                        removed += 1
+            removed = sweep_staging(self.staging_dir)
             with self._write() as db:
                 used = {r[0] for r in db.execute("SELECT DISTINCT sha256 FROM models")}
                 for blob in self._blobs.iterdir():

@@ -16,7 +16,7 @@ from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 from pymongo.asynchronous.database import AsyncDatabase
 
-from nexon.core.staging import is_locked
+from nexon.core.staging import sweep_staging
 from nexon.executor import BlockingExecutor
 from nexon.store.mongo_errors import guarded
 
@@ -30,7 +30,7 @@ async def collect(db: AsyncDatabase[Doc], bucket: AsyncGridFSBucket, staging_dir
     A lease is stale when its heartbeat is `lease_ttl_s` behind the server's clock: heartbeats
     are written with the server's clock too, so no host's clock is compared with another's."""
     stale: Doc = {"$expr": {"$lt": ["$heartbeat", {"$subtract": ["$$NOW", max(1, int(lease_ttl_s * 1000))]}]}}
-    removed = await executor.run(_sweep_staging, staging_dir)
+    removed = await executor.run(sweep_staging, staging_dir)
     uploads, blobs, models = db["uploads"], db["blobs"], db["models"]
     async with guarded("collect garbage"):
         for lease in await uploads.find(stale).to_list():
@@ -61,11 +61,3 @@ async def collect(db: AsyncDatabase[Doc], bucket: AsyncGridFSBucket, staging_dir
                 await blobs.update_one({"_id": sha, "refs": refs}, {"$set": {"refs": used}})
     return removed
 
-
-def _sweep_staging(directory: Path) -> int:
-    removed = 0
-    for part in directory.glob("upload-*.part"):
-        if not is_locked(part):
-            part.unlink(missing_ok=True)
-            removed += 1
-    return removed
