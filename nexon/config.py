@@ -91,6 +91,12 @@ class Settings:
         for name in ("grpc_max_recv_bytes", "grpc_max_send_bytes"):
             if getattr(self, name) < 1024:
                 raise SettingsError(f"{name}: must be at least 1024, got {getattr(self, name)}")
+        for name in ("readiness_interval_s", "mongo_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name}: must be more than 0, got {getattr(self, name)}")
+        for name in ("shutdown_grace_s", "shutdown_delay_s"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name}: must be 0 or more, got {getattr(self, name)}")
         if self.cache_ttl_s < 0:
             raise SettingsError(f"cache_ttl_s: must be >= 0 (0 disables expiry), got {self.cache_ttl_s}")
 

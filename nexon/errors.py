@@ -28,6 +28,11 @@ class NexonError(Exception):
         self.message = message
 
 
+def is_internal(error: NexonError) -> bool:
+    """A bare NexonError is the server's own fault: logged with a request id, never shown as is."""
+    return type(error) is NexonError
+
+
 class InvalidInput(NexonError):
     http_status = 400
     grpc_code = "INVALID_ARGUMENT"

@@ -10,6 +10,7 @@ import contextlib
 import importlib.metadata
 import json
 import logging
+import os
 import signal
 import socket
 from pathlib import Path
@@ -63,7 +64,7 @@ def _listen(address: tuple[str, int]) -> socket.socket:
 
 def _hypercorn_config(settings: Settings, sock: socket.socket) -> HypercornConfig:
     config = HypercornConfig()
-    config.bind = [f"fd://{sock.fileno()}"]
+    config.bind = [f"fd://{os.dup(sock.fileno())}"]  # Hypercorn owns (and closes) its own descriptor
     config.graceful_timeout = settings.shutdown_grace_s
     access = logging.getLogger("nexon.access")
     if not settings.log_health:

@@ -7,6 +7,7 @@ child process.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import multiprocessing
 import signal
@@ -59,7 +60,7 @@ def _check_file(path: str) -> str | None:
 
 
 class ModelChecker:
-    """Runs `problem_with` on a file in a child process; `check` blocks (call it off the loop)."""
+    """Runs `problem_with` on a file in a child process."""
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
@@ -73,9 +74,10 @@ class ModelChecker:
                 )
             return self._pool
 
-    def check(self, path: Path) -> None:
+    async def check(self, path: Path) -> None:
+        """Raise InvalidModel unless the file is a self-contained ONNX model."""
         try:
-            problem = self._get_pool().submit(_check_file, str(path)).result()
+            problem = await asyncio.wrap_future(self._get_pool().submit(_check_file, str(path)))
         except BrokenProcessPool:
             with self._lock:
                 self._pool = None

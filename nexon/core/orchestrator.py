@@ -137,20 +137,19 @@ class Orchestrator:
 
     async def upload(self, filename: str, staged: StagedFile) -> ModelRecord:
         """Validate staged bytes as a loadable ONNX model and store them as the next version."""
+        record, _ = await self._upload(filename, staged)
+        return record
+
+    async def _upload(self, filename: str, staged: StagedFile) -> tuple[ModelRecord, LoadedModel]:
         try:
             name = _check_filename(filename)
-            model = await self._executor.run(self._inspect, staged)
+            await self._checker.check(staged.path)  # in the checker's process; no worker thread waits
+            model = await self._executor.run(self._runtime.load, staged.path)
             record = await self.store.put(name, staged, model.signature)
         except BaseException:
             staged.discard()
             raise
-        # The validation session is already built: keep it for the first inference.
-        await self.cache.get(record.sha256, _ready(model))
-        return record
-
-    def _inspect(self, staged: StagedFile) -> LoadedModel:
-        self._checker.check(staged.path)
-        return self._runtime.load(staged.path)
+        return record, model
 
     async def upload_and_deploy(self, filename: str, staged: StagedFile) -> ModelRecord:
         try:
@@ -159,11 +158,19 @@ class Orchestrator:
         except BaseException:
             staged.discard()
             raise
-        record = await self.upload(filename, staged)
+        record, model = await self._upload(filename, staged)
+        # The validation session is already built: it serves the first inference.
+        await self.cache.get(record.sha256, _ready(model))
         try:
             return await self._deploy_record(record)
-        except NexonError:
-            await self.store.delete(record.id)  # lost a race: leave nothing half-done behind
+        except (AlreadyDeployed, InvalidModel):
+            # Lost a race (or cannot load): leave nothing half-done behind. Not on StoreUnavailable,
+            # where the deploy may have landed.
+            try:
+                await self.store.delete(record.id)
+            except NexonError as exc:
+                log.warning("could not remove %s version %s after a failed deploy: %s",
+                            record.name, record.version, exc.message)
             raise
 
     async def deploy(self, model_name: str, model_id: str) -> ModelRecord:

@@ -74,6 +74,8 @@ class LoadedModel:
         except (_state.Fail, _state.RuntimeException) as exc:
             # Raised by kernels on input-dependent failures (e.g. a Reshape that cannot apply).
             raise InvalidInput(f"inference failed on this input: {_short(exc)}") from None
+        except NexonError:
+            raise
         except Exception as exc:
             raise NexonError(f"inference failed: {_short(exc)}") from None
 
@@ -134,10 +136,3 @@ class OrtRuntime:
             reason = _short(exc).replace(str(path), "the model")  # never show the server's paths
             raise InvalidModel(f"ONNX Runtime cannot load the model: {reason}") from None
         return LoadedModel(session, path.stat().st_size)
-
-
-def as_array(value: Any) -> np.ndarray:
-    """An ONNX Runtime output as an ndarray; raises Unsupported for sequences and maps."""
-    if isinstance(value, np.ndarray):
-        return value
-    raise Unsupported(f"output is a {type(value).__name__}, not a tensor")

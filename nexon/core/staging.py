@@ -30,9 +30,6 @@ class StagedFile:
     size_bytes: int
     _handle: BinaryIO | None = field(default=None, repr=False)
 
-    def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
-
     def discard(self) -> None:
         """Remove the staging file (if it was not moved into a store) and release its lock."""
         try:

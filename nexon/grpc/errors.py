@@ -12,7 +12,7 @@ from google.protobuf.message import DecodeError
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
-from nexon.errors import NexonError
+from nexon.errors import NexonError, is_internal
 
 log = logging.getLogger("nexon.grpc")
 
@@ -36,7 +36,11 @@ def translate_errors(method: F) -> F:
             # grpclib decodes the request inside the handler's recv_message()
             raise GRPCError(Status.INVALID_ARGUMENT, f"the request is not a valid message: {exc}") from None
         except NexonError as exc:
-            raise GRPCError(grpc_status(exc), exc.message) from None
+            if not is_internal(exc):
+                raise GRPCError(grpc_status(exc), exc.message) from None
+            request_id = secrets.token_hex(8)
+            log.error("internal error in %s (request id %s): %s", method.__qualname__, request_id, exc.message)
+            raise GRPCError(Status.INTERNAL, f"internal error (request id {request_id})") from None
         except Exception:
             request_id = secrets.token_hex(8)
             log.exception("unhandled error in %s (request id %s)", method.__qualname__, request_id)

@@ -61,7 +61,7 @@ def loads(body: bytes) -> Any:
         first = str(exc)
     try:  # the bare NaN / Infinity tokens Python's json module writes
         return json.loads(body, parse_constant=_NON_FINITE_CONSTANTS.__getitem__)
-    except (ValueError, KeyError, UnicodeDecodeError):
+    except (ValueError, KeyError, UnicodeDecodeError, RecursionError):
         raise InvalidInput(f"request body is not valid JSON: {first}") from None
 
 

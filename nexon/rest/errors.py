@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nexon.errors import NexonError
+from nexon.errors import NexonError, is_internal
 from nexon.rest.codec import JSON, dumps
 
 log = logging.getLogger("nexon.rest")
@@ -26,7 +26,13 @@ def error_key(path: str) -> str:
 
 async def nexon_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, NexonError)
-    return JSON({error_key(request.url.path): exc.message}, status_code=exc.http_status)
+    message = exc.message
+    if is_internal(exc):
+        request_id = secrets.token_hex(8)
+        log.error("internal error in %s %s (request id %s): %s", request.method, request.url.path, request_id,
+                  exc.message)
+        message = f"internal error (request id {request_id})"
+    return JSON({error_key(request.url.path): message}, status_code=exc.http_status)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

@@ -7,6 +7,7 @@ in one pass, and a non-.onnx name is refused before the body is read.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from nexon.errors import InvalidInput
+
+_MAX_PARTS_BEFORE_FILE = 1024  # body chunks read before the file part starts (other fields are small)
 
 
 @dataclass
@@ -33,7 +36,7 @@ class FileUpload:
         if content_type != b"multipart/form-data" or not boundary:
             raise InvalidInput(f"expected a multipart/form-data body with a {field!r} file field")
         self._field = field.encode()
-        self._events: list[tuple[str, bytes]] = []
+        self._events: deque[tuple[str, bytes]] = deque()
         self._header_field = b""
         self._header_value = b""
         self._body = request.stream()
@@ -50,6 +53,7 @@ class FileUpload:
             },
         )
         self._part: _Part | None = None
+        self._parts_seen = 0
         self._in_file = False
         self._done = False
         self.filename = ""
@@ -79,7 +83,7 @@ class FileUpload:
         """Read up to the file part's headers; its filename."""
         while True:
             while self._events:
-                kind, data = self._events.pop(0)
+                kind, data = self._events.popleft()
                 if kind == "begin":
                     self._part = _Part(headers={})
                 elif kind == "header" and self._part is not None:
@@ -93,6 +97,9 @@ class FileUpload:
                         return self.filename
             if not await self._feed():
                 raise InvalidInput(f"multipart field {self._field.decode()!r} with a file is missing")
+            self._parts_seen += 1
+            if self._parts_seen > _MAX_PARTS_BEFORE_FILE:
+                raise InvalidInput(f"no {self._field.decode()!r} file within the first {_MAX_PARTS_BEFORE_FILE} chunks")
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The file part's bytes as they arrive; stops at the end of the part."""
@@ -100,7 +107,7 @@ class FileUpload:
             raise RuntimeError("open() first")
         while True:
             while self._events:
-                kind, data = self._events.pop(0)
+                kind, data = self._events.popleft()
                 if kind == "data":
                     if data:
                         yield data

@@ -9,6 +9,7 @@ transaction that inserts its record; a crash in between leaves only an orphan bl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -89,7 +90,7 @@ class LocalStore(ModelStore):
         try:
             self._blobs.mkdir(parents=True, exist_ok=True)
             self.staging_dir.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
+            with contextlib.closing(self._connect()) as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:

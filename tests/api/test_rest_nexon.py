@@ -366,6 +366,32 @@ def test_rest_speaks_h2c_with_prior_knowledge(server: NexonProcess) -> None:
         assert infer(h2, "h2.onnx", [[1, 2, 3]]).json() == {"results": [[[2.0, 4.0, 6.0]]]}
 
 
+def test_deeply_nested_json_is_a_400(client: httpx.Client) -> None:
+    body = b'{"input": ' + b"[" * 1100 + b"1" + b"]" * 1100 + b"}"
+    response = client.post("/inference/infer/strict.onnx", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "not valid JSON" in response.json()["detail"]
+
+
+def test_a_plain_upload_does_not_fill_the_session_cache(client: httpx.Client) -> None:
+    def sessions() -> float:
+        return next(float(line.split()[1]) for line in client.get("/metrics").text.splitlines()
+                    if line.startswith("nexon_cache_sessions "))
+
+    before = sessions()
+    for i in range(3):
+        upload_ok(client, f"cold-{i}.onnx", models.scale(100.0 + i))
+    assert sessions() == before
+
+
+def test_oversized_multipart_headers_are_a_400(client: httpx.Client) -> None:
+    boundary = "b0undary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"h.onnx\"\r\n"
+            f"X-Padding: {'p' * 20000}\r\n\r\n").encode() + models.scale() + f"\r\n--{boundary}--\r\n".encode()
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    response = client.post("/upload/", content=body, headers=headers)
+    assert response.status_code == 400 and "header" in response.json()["detail"].lower()
+
+
 def test_server_stayed_healthy_and_logged_no_traceback(client: httpx.Client, server: NexonProcess) -> None:
     assert client.get("/healthz").status_code == 200
     assert "Traceback" not in server.log()

@@ -84,3 +84,15 @@ async def test_unexpected_errors_are_generic_with_a_request_id(caplog: pytest.Lo
     assert err.value.status == Status.INTERNAL
     assert str(err.value.message).startswith("internal error (request id ")
     assert "ZeroDivisionError" in caplog.text  # the traceback goes to the log only
+
+
+async def test_a_bare_nexon_error_is_internal_on_both_protocols(caplog: pytest.LogCaptureFixture) -> None:
+    BY_NAME["NexonError"] = errors.NexonError
+    async with rest_client() as client:
+        response = await client.get("/raise/NexonError")
+    assert response.status_code == 500 and response.json()["detail"].startswith("internal error (request id ")
+    async with ChannelFor([Raiser()]) as channel:
+        with pytest.raises(GRPCError) as err:
+            await InferenceServiceStub(channel).Predict(pb.PredictRequest(model_name="NexonError"))
+    assert err.value.status == Status.INTERNAL and "the reason" not in str(err.value.message)
+    assert caplog.text.count("the reason") == 2  # the detail is in the log only
