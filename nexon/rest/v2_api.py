@@ -6,19 +6,16 @@ Errors render as {"error": "..."} through the one table (rest/errors.py).
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nexon.errors import InvalidInput
 from nexon.executor import BlockingExecutor
-from nexon.rest.codec import JSON, OFFLOAD_BYTES, dumps, read_body
+from nexon.rest.codec import JSON, OFFLOAD_BYTES, dumps, loads, read_body
 from nexon.v2 import codec
 from nexon.v2.dataplane import DataPlane
 from nexon.v2.messages import InferRequest, InferResponse, InputTensor, JsonData, ModelMetadata, Payload, RawData
@@ -96,7 +93,7 @@ class V2API:
         header, binary = _split(body, request.headers.get(HEADER_LENGTH))
 
         def decode() -> tuple[InferRequest, Mapping[str, bool]]:
-            return infer_request_from_json(_loads(header), binary, name, version)
+            return infer_request_from_json(loads(header), binary, name, version)
 
         # Big JSON documents are decoded and encoded off the event loop.
         large = len(header) > OFFLOAD_BYTES
@@ -129,20 +126,6 @@ def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     if not 0 <= length <= len(body):
         raise InvalidInput(f"{HEADER_LENGTH} is {length} but the body has {len(body)} bytes")
     return body[:length], body[length:]
-
-
-def _loads(header: bytes) -> Any:
-    if not header:
-        raise InvalidInput("request body is empty; expected a JSON inference request")
-    try:
-        return orjson.loads(header)
-    except orjson.JSONDecodeError as exc:
-        first = str(exc)
-    try:  # the bare NaN / Infinity tokens some clients write
-        return json.loads(header, parse_constant=lambda c: {"NaN": math.nan, "Infinity": math.inf,
-                                                             "-Infinity": -math.inf}[c])
-    except (ValueError, KeyError, UnicodeDecodeError):
-        raise InvalidInput(f"request body is not valid JSON: {first}") from None
 
 
 def _object(value: Any, where: str) -> Mapping[str, Any]:

@@ -197,6 +197,26 @@ def test_grpc_typed_contents_out_of_range_are_refused(datatype: str, field: str,
     assert details.startswith(f"input 'x': values out of range for {datatype}")
 
 
+@pytest.mark.parametrize("depth", [1_100, 100_000])
+def test_deeply_nested_json_is_400_not_500(depth: int, raw: httpx.Client) -> None:
+    # orjson refuses past 1,024 levels; Python's json (the bare-NaN fallback) then recurses too deep.
+    nested = b"[" * depth + b"1" + b"]" * depth
+    body = b'{"inputs": [{"name": "fp32_in", "datatype": "FP32", "shape": [1], "data": ' + nested + b"}]}"
+    response = raw.post("/v2/models/ids/infer", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"].startswith("request body is not valid JSON: ")
+    assert raw.get("/v2/health/live").json() == {"live": True}
+
+
+def test_bare_nan_and_infinity_still_parse(raw: httpx.Client) -> None:
+    body = b'{"inputs": [{"name": "x", "datatype": "FP64", "shape": [4], "data": [NaN, Infinity, -Infinity, 1.5]}]}'
+    response = raw.post("/v2/models/typed_fp64/infer", content=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["outputs"][0]["data"] == ["NaN", "Infinity", "-Infinity", 1.5]
+    empty = raw.post("/v2/models/typed_fp64/infer", content=b"")
+    assert empty.status_code == 400 and empty.json()["error"] == "request body is empty; expected JSON"
+
+
 @pytest.mark.parametrize("path", [INFER, METADATA])
 @pytest.mark.parametrize("payload", [b"\xff\xff\xff\xff garbage", b"\x0a\x10tw", b"\x0a\x02\xc3\x28"],
                          ids=["garbage", "truncated", "bad-utf8"])
