@@ -104,7 +104,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, port_file
     await orchestrator.start()
     readiness = Readiness(orchestrator.ready, settings.readiness_interval_s, settings.mongo_timeout_s)
     metrics = Metrics(cache)
-    dataplane = DataPlane(orchestrator, readiness.check, _version())
+    dataplane = DataPlane(orchestrator, readiness.check, _version(), executor=executor)
     v2 = V2API(dataplane, executor, settings.max_request_bytes)
     app = build_app(orchestrator, settings, readiness, metrics, executor,
                     extra_routes=v2.routes(), extra_openapi=V2API.openapi())

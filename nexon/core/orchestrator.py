@@ -291,7 +291,16 @@ class Orchestrator:
     ) -> Prediction:
         """Run a deployed model on named inputs; every required input must be given."""
         record = await self.deployed(model_name, version)
-        model = await self.session(record)
+        return await self.run(record, await self.session(record), feeds, outputs)
+
+    async def run(
+        self,
+        record: ModelRecord,
+        model: LoadedModel,
+        feeds: Mapping[str, np.ndarray],
+        outputs: Sequence[str] | None = None,
+    ) -> Prediction:
+        """Run a session already resolved (by `deployed` + `session`): one lookup per inference."""
         _check_feeds(model, feeds)
         wanted = _check_outputs(model.signature, outputs)
         values = await self._executor.run(model.run, feeds, wanted)
@@ -311,7 +320,7 @@ class Orchestrator:
             raise InvalidInput(f"{record.name} takes no inputs")
         first = model.signature.inputs[0]
         array = await self._executor.run(build, first) if offload else build(first)
-        return await self.infer(record.name, {first.name: array}, version=record.version)
+        return await self.run(record, model, {first.name: array})
 
 
 def _ready(model: LoadedModel) -> Callable[[], Any]:

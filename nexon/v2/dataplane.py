@@ -101,8 +101,8 @@ class DataPlane:
             feeds = await self._executor.run(_decode, model, request)
         else:
             feeds = _decode(model, request)
-        # The resolved version is passed on, so the orchestrator cannot serve a different one.
-        prediction = await self._core.infer(record.name, feeds, list(request.outputs) or None, record.version)
+        # The session resolved above runs: one lookup, and no other version can be served.
+        prediction = await self._core.run(record, model, feeds, list(request.outputs) or None)
         return InferResponse(
             model_name=record.name,
             model_version=str(record.version),

@@ -1,103 +1,103 @@
-"""The V2 DataPlane in process, over a real ONNX Runtime session and a real BlockingExecutor:
-one lookup per inference, the resolved version passed on, large inputs decoded off the loop."""
+"""The V2 DataPlane in process over the real core: a real Orchestrator on a real local store, real
+ONNX Runtime sessions and a real BlockingExecutor. One lookup per inference, the resolved version
+served, large inputs decoded off the loop."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date
-from typing import Any, cast
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 from onnx import TensorProto
 
-from nexon.core.orchestrator import Orchestrator, Output, Prediction
-from nexon.core.runtime import LoadedModel
+from nexon.core.cache import SessionCache
+from nexon.core.orchestrator import Orchestrator
+from nexon.core.runtime import OrtRuntime, RuntimeOptions
 from nexon.executor import BlockingExecutor
-from nexon.store.base import ModelRecord, Status
+from nexon.store.local import LocalStore
 from nexon.v2.dataplane import OFFLOAD_BYTES, DataPlane
 from nexon.v2.messages import InferRequest, InputTensor, RawData
 from tests.support import models
 
 
 class RecordingExecutor(BlockingExecutor):
+    """The real executor, noting which functions it ran."""
+
     def __init__(self) -> None:
-        super().__init__(max_workers=1)
-        self.threads: list[str] = []
+        super().__init__(max_workers=2)
+        self.ran: list[str] = []
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def call() -> Any:
-            self.threads.append(threading.current_thread().name)
+            assert threading.current_thread().name.startswith("nexon-blocking")
             return fn(*args, **kwargs)
 
+        self.ran.append(getattr(fn, "__name__", repr(fn)))
         return await super().run(call)
 
 
-class FakeOrchestrator:
-    """The three calls the DataPlane makes, counted; infer runs the real session inline."""
-
-    def __init__(self, model: LoadedModel, record: ModelRecord) -> None:
-        self.model, self.record = model, record
-        self.calls: list[tuple[str, Any]] = []
-
-    async def deployed(self, name: str, version: int | None = None) -> ModelRecord:
-        self.calls.append(("deployed", version))
-        return self.record
-
-    async def session(self, record: ModelRecord) -> LoadedModel:
-        self.calls.append(("session", record.version))
-        return self.model
-
-    async def infer(self, name: str, feeds: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None,
-                    version: int | None = None) -> Prediction:
-        self.calls.append(("infer", version))
-        values = self.model.run(feeds, outputs)
-        return Prediction(self.record, tuple(Output(n, v) for n, v in zip(["y"], values, strict=True)))
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
-def _plane(executor: BlockingExecutor | None) -> tuple[DataPlane, FakeOrchestrator]:
-    session = ort.InferenceSession(models.identity(TensorProto.FLOAT, [None]), providers=["CPUExecutionProvider"])
-    record = ModelRecord("id", "file", "ident.onnx", 3, date.today(), date.today(), Status.DEPLOYED, "0" * 64, 1,
-                         LoadedModel(session, 1).signature)
-    core = FakeOrchestrator(LoadedModel(session, 1), record)
-    return DataPlane(cast(Orchestrator, core), _ready, "test", executor=executor), core
+async def _core(tmp: Path, executor: BlockingExecutor) -> Orchestrator:
+    store = LocalStore(tmp / "store", executor)
+    await store.open()
+    core = Orchestrator(store, SessionCache(8, 1 << 30, 0), OrtRuntime(RuntimeOptions()), executor,
+                        max_upload_bytes=1 << 30)
+    staged = await core.stage_upload("ident.onnx", _chunks(models.identity(TensorProto.FLOAT, [None])))
+    await core.upload_and_deploy("ident.onnx", staged)
+    return core
 
 
 async def _ready() -> bool:
     return True
 
 
-def _request(values: np.ndarray) -> InferRequest:
+def _request(values: np.ndarray, version: str = "") -> InferRequest:
     tensor = InputTensor("x", "FP32", (values.size,), RawData(values.astype("<f4").tobytes()))
-    return InferRequest("ident", "", "r1", (tensor,))
+    return InferRequest("ident", version, "r1", (tensor,))
 
 
-def test_one_lookup_per_inference_and_the_resolved_version_is_passed_on() -> None:
-    plane, core = _plane(None)
-    reply = asyncio.run(plane.infer(_request(np.array([1.5, -2.0], np.float32))))
-    assert reply.model_version == "3" and reply.outputs[0].array.tolist() == [1.5, -2.0]
-    assert core.calls == [("deployed", None), ("session", 3), ("infer", 3)]
+def test_one_lookup_per_inference_and_large_inputs_decode_off_the_loop(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        executor = RecordingExecutor()
+        core = await _core(tmp_path, executor)
+        try:
+            plane = DataPlane(core, _ready, "test", executor=executor)
+            hits = core.cache.stats.hits
+            small = np.array([1.5, -2.0], np.float32)
+            executor.ran.clear()
+            reply = await plane.infer(_request(small, "1"))
+            assert reply.model_version == "1" and reply.outputs[0].array.tolist() == [1.5, -2.0]
+            assert core.cache.stats.hits == hits + 1  # one session lookup for the whole call
+            assert "_decode" not in executor.ran  # small inputs decode inline
+
+            large = np.arange(OFFLOAD_BYTES // 4 + 1, dtype=np.float32)
+            out = (await plane.infer(_request(large))).outputs[0].array
+            assert np.array_equal(out, large) and "_decode" in executor.ran
+            await core.stop()
+        finally:
+            executor.shutdown()
+
+    asyncio.run(scenario())
 
 
-def test_large_inputs_are_decoded_on_the_executor_small_ones_inline() -> None:
-    executor = RecordingExecutor()
-    try:
-        plane, _ = _plane(executor)
-        small = np.arange(16, dtype=np.float32)
-        assert asyncio.run(plane.infer(_request(small))).outputs[0].array.tolist() == small.tolist()
-        assert executor.threads == []
-        large = np.arange(OFFLOAD_BYTES // 4 + 1, dtype=np.float32)
-        out = asyncio.run(plane.infer(_request(large))).outputs[0].array
-        assert np.array_equal(out, large)
-        assert len(executor.threads) == 1 and executor.threads[0].startswith("nexon-blocking")
-    finally:
-        executor.shutdown()
+def test_without_an_executor_large_inputs_still_decode_inline(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        executor = RecordingExecutor()
+        core = await _core(tmp_path, executor)
+        try:
+            plane = DataPlane(core, _ready, "test")
+            executor.ran.clear()
+            large = np.arange(OFFLOAD_BYTES // 4 + 1, dtype=np.float32)
+            assert np.array_equal((await plane.infer(_request(large))).outputs[0].array, large)
+            assert "_decode" not in executor.ran
+            await core.stop()
+        finally:
+            executor.shutdown()
 
-
-def test_without_an_executor_large_inputs_still_decode_inline() -> None:
-    plane, core = _plane(None)
-    large = np.arange(OFFLOAD_BYTES // 4 + 1, dtype=np.float32)
-    assert np.array_equal(asyncio.run(plane.infer(_request(large))).outputs[0].array, large)
-    assert [c[0] for c in core.calls] == ["deployed", "session", "infer"]
+    asyncio.run(scenario())
