@@ -74,3 +74,15 @@ async def store(store_uri: str, executor: BlockingExecutor, tmp_path: Path) -> A
         await opened.ping()
     yield opened
     await opened.close()
+
+
+@pytest.fixture
+async def gridfs(mongo: Mongo, executor: BlockingExecutor, tmp_path: Path) -> AsyncIterator[GridFSStore]:
+    """A GridFS store alone (for tests of its internals), on a fresh database."""
+    store = await open_store(Settings(store_uri=mongo.fresh_uri("g"), mongo_timeout_s=3), executor)
+    assert isinstance(store, GridFSStore)
+    store.staging_dir = tmp_path / "staging"
+    store.staging_dir.mkdir()
+    await store.ping()
+    yield store
+    await store.close()

@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, tzinfo
-from pathlib import Path
 
 import pytest
 
-from nexon.config import Settings
 from nexon.executor import BlockingExecutor
 from nexon.store import gridfs as gridfs_module
 from nexon.store.base import ModelRecord
-from nexon.store.factory import open_store
 from nexon.store.gridfs import GridFSStore
-from tests.store.conftest import Mongo
 from tests.store.helpers import SIGNATURE, sha, staged
 
 
 async def put(store: GridFSStore, executor: BlockingExecutor, name: str, data: bytes) -> ModelRecord:
     return await store.put(name, await staged(store, executor, data), SIGNATURE)
-
-
-@pytest.fixture
-async def gridfs(mongo: Mongo, executor: BlockingExecutor, tmp_path: Path) -> AsyncIterator[GridFSStore]:
-    store = await open_store(Settings(store_uri=mongo.fresh_uri("gc"), mongo_timeout_s=3), executor)
-    assert isinstance(store, GridFSStore)
-    store.staging_dir = tmp_path / "staging"
-    store.staging_dir.mkdir()
-    await store.ping()
-    yield store
-    await store.close()
 
 
 async def test_gc_between_a_deletes_two_writes_keeps_the_shared_bytes(

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
-from nexon.config import Settings
 from nexon.executor import BlockingExecutor
 from nexon.store import mongo_watch
-from nexon.store.factory import open_store
 from nexon.store.gridfs import GridFSStore
 from nexon.store.mongo_watch import ChangeWatcher
-from tests.store.conftest import Mongo
 from tests.store.helpers import SIGNATURE, staged
 
 
@@ -42,17 +37,6 @@ class _Models:
     async def watch(self, **options: Any) -> _BrokenStream:
         self.opened += 1
         return _BrokenStream()
-
-
-@pytest.fixture
-async def gridfs(mongo: Mongo, executor: BlockingExecutor, tmp_path: Path) -> AsyncIterator[GridFSStore]:
-    store = await open_store(Settings(store_uri=mongo.fresh_uri("w"), mongo_timeout_s=3), executor)
-    assert isinstance(store, GridFSStore)
-    store.staging_dir = tmp_path / "staging"
-    store.staging_dir.mkdir()
-    await store.ping()
-    yield store
-    await store.close()
 
 
 async def test_a_watcher_that_dies_falls_back_to_polling(
