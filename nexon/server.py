@@ -102,7 +102,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, port_file
         max_upload_bytes=settings.max_upload_bytes, sync_interval_s=settings.readiness_interval_s,
     )
     await orchestrator.start()
-    readiness = Readiness(orchestrator.ready, settings.readiness_interval_s, settings.mongo_timeout_s)
+    # The store bounds its own calls by mongo_timeout_s; the readiness bound is a backstop, kept
+    # longer so a probe is not cancelled mid-connect (PyMongo's pool recovers badly from that).
+    readiness = Readiness(orchestrator.ready, settings.readiness_interval_s, 2 * settings.mongo_timeout_s + 1)
     metrics = Metrics(cache)
     dataplane = DataPlane(orchestrator, readiness.check, _version(), executor=executor)
     v2 = V2API(dataplane, executor, settings.max_request_bytes)

@@ -4,6 +4,7 @@ version counters seeded for databases from before them."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
@@ -58,12 +59,13 @@ def test_store_gc_command_removes_orphans(store_uri: str, tmp_path: Path) -> Non
         (blobs / ("0" * 64)).write_bytes(b"orphan")
     assert _orphans(store_uri) == 1
     run = [sys.executable, "-m", "nexon", "store", "gc", "--store", store_uri]
-    first = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # its own staging dir: only this test's orphans count
+    first = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert first.returncode == 0, first.stderr
     # The orphan may go in the start-up sweep that opening the store runs, or in gc proper.
     assert re.match(r"removed [01] orphan\(s\) from ", first.stdout), first.stdout
     assert _orphans(store_uri) == 0
-    second = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    second = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert second.stdout.startswith("removed 0 orphan(s)")
 
 
