@@ -52,6 +52,12 @@ ELEMENT_TYPES: tuple[ElementType, ...] = (
     ElementType("bfloat16", "tensor(bfloat16)", "BF16", np.dtype(ml_dtypes.bfloat16)),
 )
 
+#: how JSON spells the floats it has no numbers for (both protocols; the lowercase ones as clients write them)
+NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf"),
+              "nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+#: the most dimensions a tensor may have, on every protocol
+MAX_RANK = 32
+
 BY_NAME = {t.name: t for t in ELEMENT_TYPES}
 BY_ONNX = {t.onnx: t for t in ELEMENT_TYPES}
 BY_V2 = {t.v2: t for t in ELEMENT_TYPES}

@@ -81,8 +81,8 @@ def from_bytes(content: bytes, dims: Sequence[int], element: ElementType | None,
         raise InvalidInput(f"input {spec.name!r}: dims are required and must not be empty")
     if any(d < 0 for d in dims):
         raise InvalidInput(f"input {spec.name!r}: dims must not be negative, received {list(dims)}")
-    if len(dims) > _MAX_RANK:
-        raise InvalidInput(f"input {spec.name!r}: {len(dims)} dims; at most {_MAX_RANK} are supported")
+    if len(dims) > dtypes.MAX_RANK:
+        raise InvalidInput(f"input {spec.name!r}: {len(dims)} dims; at most {dtypes.MAX_RANK} are supported")
     expected_len = math.prod(dims) * element.itemsize
     if len(content) != expected_len:
         raise InvalidInput(
@@ -116,8 +116,6 @@ def _as_array(value: Any, name: str) -> np.ndarray:
 
 
 _EXACT_FLOAT_INT = 2.0**53
-_MAX_RANK = 32
-_NON_FINITE = {"NaN": np.nan, "Infinity": np.inf, "-Infinity": -np.inf}
 
 
 def _require_strings(value: Any, name: str) -> None:
@@ -135,7 +133,7 @@ def _non_finite(array: np.ndarray, element: ElementType, name: str) -> np.ndarra
     out = np.empty(array.shape, dtype=element.numpy)
     flat, src = out.reshape(-1), array.reshape(-1)
     for i, text in enumerate(src.tolist()):
-        special = _NON_FINITE.get(text)
+        special = dtypes.NON_FINITE.get(text)
         if special is not None:
             flat[i] = special
             continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
@@ -13,6 +12,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from nexon.core.dtypes import NON_FINITE
 from nexon.errors import InvalidInput, PayloadTooLarge
 
 T = TypeVar("T")
@@ -49,7 +49,6 @@ OFFLOAD_BYTES = 256 * 1024
 SMALL_BODY_BYTES = 1024 * 1024
 #: orjson holds the GIL while it encodes: big arrays are encoded a block at a time
 _BLOCK_BYTES = 1024 * 1024
-_NON_FINITE_CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def loads(body: bytes) -> Any:
@@ -60,7 +59,7 @@ def loads(body: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         first = str(exc)
     try:  # the bare NaN / Infinity tokens Python's json module writes
-        return json.loads(body, parse_constant=_NON_FINITE_CONSTANTS.__getitem__)
+        return json.loads(body, parse_constant=NON_FINITE.__getitem__)
     except (ValueError, KeyError, UnicodeDecodeError, RecursionError):
         raise InvalidInput(f"request body is not valid JSON: {first}") from None
 

@@ -25,17 +25,15 @@ import numpy as np
 import orjson
 
 from nexon.core import dtypes
-from nexon.core.dtypes import ElementType
+from nexon.core.dtypes import MAX_RANK, NON_FINITE, ElementType
 from nexon.core.signature import TensorSpec
 from nexon.core.tensors import check_shape, element_of
 from nexon.errors import InvalidInput, Unsupported
 from nexon.v2.messages import InputTensor, OutputTensor, RawData, TensorMetadata, TypedData
 
 BYTES = "BYTES"
-_SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf,
-                   "nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _LENGTH = struct.Struct("<I")
-MAX_DIMS = 32  # the NEXON endpoints' limit too (nexon.core.tensors), so every protocol agrees
+MAX_DIMS = MAX_RANK  # the NEXON endpoints' limit too, so every protocol agrees
 _MAX_BYTES = 2**63 - 1
 UNSUPPORTED_PARAMETERS = ("shared_memory_region", "shared_memory_byte_size", "shared_memory_offset",
                           "classification")
@@ -147,8 +145,8 @@ def _exact_ints(values: Any, element: ElementType, name: str) -> np.ndarray:
 
 def _float(value: Any, name: str) -> float:
     if isinstance(value, str):
-        if value in _SPECIAL_FLOATS:
-            return _SPECIAL_FLOATS[value]
+        if value in NON_FINITE:
+            return NON_FINITE[value]
         raise InvalidInput(f"input {name!r}: {value!r} is not a number (strings allowed: NaN, Infinity, -Infinity)")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(f"input {name!r}: {value!r} is not a number")
